@@ -1,0 +1,39 @@
+# touchline: `make demo` runs the nightly pipeline on built-in demo data; `make test` runs the tests.
+# Both create the virtual environment on first use, installing the pinned dependencies.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: help setup demo test lint format clean
+
+help:
+	@echo "make demo    generate demo data and run the nightly DAG through Airflow"
+	@echo "make test    run the test suite"
+	@echo "make lint    ruff and sqlfluff"
+	@echo "make clean   remove generated data, outputs and the local Airflow home"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/touchline demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check include dags tests
+	$(BIN)/ruff format --check include dags tests
+
+format: $(STAMP)
+	$(BIN)/ruff format include dags tests
+	$(BIN)/ruff check --fix include dags tests
+
+clean:
+	rm -rf .touchline output demo_data dbt_project/target dbt_project/logs

@@ -1,0 +1,42 @@
+with
+
+touchpoints_due as (
+    select * from {{ ref('fct_touchpoints_due') }}
+),
+
+accounts as (
+    select * from {{ ref('dim_accounts') }}
+),
+
+human_tasks as (
+    select
+        touchpoints_due.task_key,
+        touchpoints_due.run_date,
+        touchpoints_due.due_date,
+        touchpoints_due.status,
+        touchpoints_due.priority,
+        touchpoints_due.account_id,
+        accounts.account_name,
+        touchpoints_due.touchpoint,
+        touchpoints_due.trigger,
+        touchpoints_due.channel,
+        touchpoints_due.owner_role,
+        accounts.csm_email as assignee_email,
+        accounts.pod,
+        accounts.tier,
+        accounts.lifecycle_stage,
+        accounts.health_score,
+        accounts.health_band,
+        touchpoints_due.reason
+    from touchpoints_due
+    inner join accounts
+        on touchpoints_due.account_id = accounts.account_id
+    where touchpoints_due.owner_role in ('csm', 'pod', 'support')
+),
+
+final as (
+    select * from human_tasks
+)
+
+select * from final
+order by assignee_email, priority, due_date, account_id, touchpoint

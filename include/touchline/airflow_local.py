@@ -1,0 +1,179 @@
+"""Run the nightly DAG through Airflow itself, with a project-local Airflow home.
+
+``touchline run`` uses this: an embedded Airflow (SQLite metadata DB under
+``$TOUCHLINE_HOME/airflow``) migrated once, the ``warehouse_writer`` pool created, then
+``airflow dags test`` for the requested logical date with the paths as the run's params.
+The run's final state is read back from the metadata DB, so a failed task means a non-zero
+exit and a readable message naming the task and its error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from touchline.config import DAG_ID, REPO_ROOT, WAREHOUSE_POOL, Settings
+
+log = logging.getLogger(__name__)
+
+SCHEMA_STAMP = "touchline-airflow-ready"
+ON_DATE = "substr(logical_date, 1, 10) = ?"  # logical dates are stored as 'YYYY-MM-DD hh:mm:ss'
+
+
+
+class PipelineError(RuntimeError):
+    """The DAG run did not succeed."""
+
+
+@dataclass(frozen=True)
+class DagRunOutcome:
+    run_id: str
+    state: str
+    task_states: dict[str, str]
+    log_path: Path
+
+
+def airflow_home(paths: Settings) -> Path:
+    return paths.home / "airflow"
+
+
+def airflow_env(paths: Settings) -> dict[str, str]:
+    home = airflow_home(paths)
+    env = dict(os.environ)
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(REPO_ROOT / "dags"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home / 'airflow.db'}",
+        AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+        AIRFLOW__LOGGING__LOGGING_LEVEL=os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"),
+        # The DAG's default params (read at parse time) point at the same paths.
+        TOUCHLINE_HOME=str(paths.home),
+        TOUCHLINE_SOURCE_DIR=str(paths.source_dir),
+        TOUCHLINE_LANDING_DIR=str(paths.landing_dir),
+        TOUCHLINE_WAREHOUSE=str(paths.warehouse),
+        TOUCHLINE_OUTPUT_DIR=str(paths.output_dir),
+        TOUCHLINE_DBT_PROJECT_DIR=str(paths.dbt_project_dir),
+    )
+    return env
+
+
+def _airflow(args: list[str], env: dict[str, str], log_file: Path | None = None):
+    command = [str(Path(sys.executable).with_name("airflow")), *args]
+    if log_file is None:
+        return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    with open(log_file, "w", encoding="utf-8") as handle:
+        return subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT, check=False)
+
+
+def ensure_airflow(paths: Settings) -> None:
+    """Create the local metadata DB and the one-slot writer pool, once."""
+    home = airflow_home(paths)
+    stamp = home / SCHEMA_STAMP
+    if stamp.exists():
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    env = airflow_env(paths)
+    for args in (
+        ["db", "migrate"],
+        ["pools", "set", WAREHOUSE_POOL, "1", "One writer to the DuckDB warehouse at a time"],
+    ):
+        completed = _airflow(args, env)
+        if completed.returncode != 0:
+            raise PipelineError(
+                f"airflow {' '.join(args[:2])} failed:\n{(completed.stdout + completed.stderr)[-3000:]}"
+            )
+    stamp.write_text("ready\n")
+
+
+def run_dag(paths: Settings, run_date: dt.date) -> DagRunOutcome:
+    """Run the nightly DAG for ``run_date`` via ``airflow dags test``; raise if it failed."""
+    ensure_airflow(paths)
+    env = airflow_env(paths)
+    logs = airflow_home(paths) / "runs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"{run_date.isoformat()}.log"
+    _delete_previous_run(paths, run_date)
+    conf = json.dumps(paths.as_params())
+    log.info("running %s for %s through Airflow (log: %s)", DAG_ID, run_date, log_path)
+    completed = _airflow(
+        ["dags", "test", DAG_ID, run_date.isoformat(), "--conf", conf], env, log_file=log_path
+    )
+    outcome = _read_outcome(paths, run_date, log_path)
+    if completed.returncode != 0 or outcome.state != "success":
+        raise PipelineError(_failure_message(outcome, log_path, completed.returncode))
+    return outcome
+
+
+def _metadata_db(paths: Settings) -> Path:
+    return airflow_home(paths) / "airflow.db"
+
+
+def _delete_previous_run(paths: Settings, run_date: dt.date) -> None:
+    """A re-run of a date replaces its DAG run (a logical date is unique per DAG).
+
+    The run's task instances, XComs and notes go with it (the schema's ON DELETE CASCADE).
+    """
+    with sqlite3.connect(_metadata_db(paths)) as db:
+        db.execute("pragma foreign_keys = on")
+        db.execute(
+            f"delete from dag_run where dag_id = ? and {ON_DATE}", (DAG_ID, run_date.isoformat())
+        )
+
+
+def _read_outcome(paths: Settings, run_date: dt.date, log_path: Path) -> DagRunOutcome:
+    with sqlite3.connect(_metadata_db(paths)) as db:
+        row = db.execute(
+            f"select run_id, state from dag_run where dag_id = ? and {ON_DATE}"
+            " order by id desc limit 1",
+            (DAG_ID, run_date.isoformat()),
+        ).fetchone()
+        if row is None:
+            return DagRunOutcome("", "missing", {}, log_path)
+        tasks = dict(
+            db.execute(
+                "select task_id, coalesce(state, 'none') from task_instance"
+                " where dag_id = ? and run_id = ?",
+                (DAG_ID, row[0]),
+            ).fetchall()
+        )
+    return DagRunOutcome(row[0], row[1], tasks, log_path)
+
+
+ERROR_LINE = re.compile(
+    r"(InputError|BuildError|AirflowFailException|PipelineError|Error)[:\]]\s*(?P<msg>.+)"
+)
+
+
+def _failure_message(outcome: DagRunOutcome, log_path: Path, returncode: int) -> str:
+    failed = sorted(t for t, s in outcome.task_states.items() if s in ("failed", "upstream_failed"))
+    lines = [f"{DAG_ID} run for {outcome.run_id or 'the date'} ended {outcome.state}"]
+    if failed:
+        lines[0] += f"; failed tasks: {', '.join(failed)}"
+    reason = _first_error(log_path)
+    if reason:
+        lines.append(reason)
+    lines.append(f"(full log: {log_path}; airflow exit code {returncode})")
+    return "\n".join(lines)
+
+
+def _first_error(log_path: Path) -> str | None:
+    """The first data error the tasks reported, as the user should read it."""
+    if not log_path.exists():
+        return None
+    text = log_path.read_text(encoding="utf-8", errors="replace")
+    for marker in ("AirflowFailException: ", "InputError: ", "BuildError: "):
+        at = text.find(marker)
+        if at >= 0:
+            message = text[at + len(marker) :]
+            stop = message.find("\n20")  # the next timestamped log line
+            return message[: stop if stop > 0 else 2000].strip()
+    return None

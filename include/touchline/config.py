@@ -1,0 +1,66 @@
+"""Where touchline reads and writes, from environment variables with local defaults.
+
+| variable                  | default                      | what                              |
+|---------------------------|------------------------------|-----------------------------------|
+| TOUCHLINE_HOME            | ./.touchline                 | local state: landing, warehouse   |
+| TOUCHLINE_SOURCE_DIR      | $TOUCHLINE_HOME/drop         | the file drop (CONTRACT.md 1)     |
+| TOUCHLINE_LANDING_DIR     | $TOUCHLINE_HOME/landing      | immutable Parquet per entity/date |
+| TOUCHLINE_WAREHOUSE       | $TOUCHLINE_HOME/warehouse.duckdb | the published DuckDB file     |
+| TOUCHLINE_OUTPUT_DIR      | ./output                     | work lists (CONTRACT.md 3)        |
+| TOUCHLINE_DBT_PROJECT_DIR | the repository's dbt_project | the dbt project                   |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DAG_ID = "touchline_nightly"
+WAREHOUSE_POOL = "warehouse_writer"
+
+
+def _path(variable: str, default: Path) -> Path:
+    value = os.environ.get(variable)
+    return Path(value).expanduser().absolute() if value else default.absolute()
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    source_dir: Path
+    landing_dir: Path
+    warehouse: Path
+    output_dir: Path
+    dbt_project_dir: Path
+
+    @property
+    def state_dir(self) -> Path:
+        """Scratch space beside the warehouse: dbt target, build copies."""
+        return self.warehouse.parent / f".{self.warehouse.stem}-state"
+
+    def with_overrides(self, **paths: str | Path | None) -> Settings:
+        given = {k: Path(v).expanduser().absolute() for k, v in paths.items() if v}
+        return replace(self, **given)
+
+    def as_params(self) -> dict[str, str]:
+        """The paths as DAG-run parameters (strings), as the DAG expects them."""
+        return {k: str(v) for k, v in asdict(self).items() if k != "home"}
+
+    @classmethod
+    def from_params(cls, params: dict) -> Settings:
+        base = settings()
+        return base.with_overrides(**{k: params.get(k) for k in base.as_params()})
+
+
+def settings() -> Settings:
+    home = _path("TOUCHLINE_HOME", Path(".touchline"))
+    return Settings(
+        home=home,
+        source_dir=_path("TOUCHLINE_SOURCE_DIR", home / "drop"),
+        landing_dir=_path("TOUCHLINE_LANDING_DIR", home / "landing"),
+        warehouse=_path("TOUCHLINE_WAREHOUSE", home / "warehouse.duckdb"),
+        output_dir=_path("TOUCHLINE_OUTPUT_DIR", Path("output")),
+        dbt_project_dir=_path("TOUCHLINE_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project"),
+    )

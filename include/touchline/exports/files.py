@@ -1,0 +1,171 @@
+"""The work-list files of CONTRACT.md section 3, written from the published warehouse.
+
+``<output-dir>/<D>/`` is assembled in a temporary folder and swapped into place, so a reader
+sees the previous complete set or the new complete set, never a mix.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import logging
+import os
+import re
+import shutil
+import uuid
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+WORKLIST_COLUMNS = [
+    "task_key",
+    "run_date",
+    "due_date",
+    "status",
+    "priority",
+    "account_id",
+    "account_name",
+    "touchpoint",
+    "trigger",
+    "channel",
+    "owner_role",
+    "assignee_email",
+    "tier",
+    "lifecycle_stage",
+    "health_score",
+    "health_band",
+    "reason",
+]
+AUTOMATION_COLUMNS = [
+    "task_key",
+    "run_date",
+    "account_id",
+    "contact_email",
+    "touchpoint",
+    "channel",
+    "campaign",
+    "reason",
+]
+ACCOUNT_COLUMNS = [
+    "account_id",
+    "account_name",
+    "plan",
+    "arr_usd",
+    "tier",
+    "lifecycle_stage",
+    "health_score",
+    "health_band",
+    "csm_email",
+    "pod",
+    "renewal_date",
+]
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+SAFE_NAME = re.compile(r"[^A-Za-z0-9@._+-]")
+
+
+def neutralise(value: object) -> object:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _cell(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
+    return neutralise(value)
+
+
+def write_csv(path: Path, columns: list[str], rows: list[tuple]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(v) for v in row])
+
+
+def worklist_file_name(assignee_email: str | None, owner_role: str, pod: str | None) -> str:
+    """One file per CSM; tasks without a person go to their pod's or the support queue."""
+    if assignee_email:
+        name = assignee_email
+    elif owner_role == "support":
+        name = "queue-support"
+    elif pod:
+        name = f"queue-pod-{pod}"
+    else:
+        name = "queue-unassigned"
+    return SAFE_NAME.sub("_", name) + ".csv"
+
+
+def _query(con: duckdb.DuckDBPyConnection, columns: list[str], table: str, order: str):
+    sql = f"select {', '.join(columns)} from {table} order by {order}"
+    return con.execute(sql).fetchall()
+
+
+def export_files(warehouse: Path, output_dir: Path, run_date: dt.date) -> dict:
+    """Write the run's work lists; return a summary for the run log and the demo."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    final = output_dir / run_date.isoformat()
+    staging = output_dir / f".{run_date.isoformat()}.{uuid.uuid4().hex}.partial"
+    (staging / "worklists").mkdir(parents=True)
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            worklist = _query(
+                con,
+                WORKLIST_COLUMNS + ["pod"],
+                "main.csm_worklist",
+                "assignee_email nulls last, priority, due_date, account_id, touchpoint",
+            )
+            automation = _query(con, AUTOMATION_COLUMNS, "main.automation_queue", "account_id, touchpoint")
+            accounts = _query(con, ACCOUNT_COLUMNS, "main.dim_accounts", "account_id")
+        summary = _write_all(staging, worklist, automation, accounts, run_date)
+        _swap_into_place(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    summary["output_dir"] = str(final)
+    log.info("wrote work lists for %s to %s", run_date, final)
+    return summary
+
+
+def _write_all(staging: Path, worklist, automation, accounts, run_date: dt.date) -> dict:
+    width = len(WORKLIST_COLUMNS)
+    assignee_at = WORKLIST_COLUMNS.index("assignee_email")
+    role_at = WORKLIST_COLUMNS.index("owner_role")
+    per_file: dict[str, list[tuple]] = defaultdict(list)
+    for row in worklist:
+        per_file[worklist_file_name(row[assignee_at], row[role_at], row[width])].append(row[:width])
+    write_csv(staging / "worklist.csv", WORKLIST_COLUMNS, [row[:width] for row in worklist])
+    for name, rows in per_file.items():
+        write_csv(staging / "worklists" / name, WORKLIST_COLUMNS, rows)
+    write_csv(staging / "automation_queue.csv", AUTOMATION_COLUMNS, automation)
+    write_csv(staging / "accounts.csv", ACCOUNT_COLUMNS, accounts)
+    tier_at = ACCOUNT_COLUMNS.index("tier")
+    summary = {
+        "run_date": run_date.isoformat(),
+        "accounts_per_tier": dict(sorted(Counter(row[tier_at] for row in accounts).items())),
+        "tasks_per_worklist": {
+            name.removesuffix(".csv"): len(rows) for name, rows in sorted(per_file.items())
+        },
+        "human_tasks": len(worklist),
+        "automation_items": len(automation),
+    }
+    (staging / "run_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _swap_into_place(staging: Path, final: Path) -> None:
+    retired = final.with_name(f".{final.name}.{uuid.uuid4().hex}.retired")
+    if final.exists():
+        os.replace(final, retired)
+    os.replace(staging, final)
+    shutil.rmtree(retired, ignore_errors=True)

@@ -1,0 +1,67 @@
+"""The nightly pipeline's steps as plain functions, called by the DAG's tasks.
+
+Each step takes the run date and the paths, so it runs the same under the scheduler,
+under ``airflow dags test`` and in unit tests. Errors caused by the data (a bad drop, a
+failing data test) are final: retrying cannot fix them, so the task fails at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from touchline import extract, warehouse
+from touchline.config import Settings
+from touchline.exports import files
+from touchline.sources.filedrop import InputError
+
+log = logging.getLogger(__name__)
+
+FINAL_ERRORS: tuple[type[Exception], ...] = (InputError, warehouse.BuildError)
+
+
+def _final_on_bad_data(step: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn data errors into AirflowFailException (no retries) when running under Airflow."""
+
+    @wraps(step)
+    def wrapper(*args, **kwargs):
+        try:
+            return step(*args, **kwargs)
+        except FINAL_ERRORS as exc:
+            try:
+                from airflow.sdk.exceptions import AirflowFailException
+            except ImportError:  # pragma: no cover - Airflow is a dependency
+                raise
+            raise AirflowFailException(str(exc)) from exc
+
+    return wrapper
+
+
+def run_context() -> tuple[dt.date, Settings]:
+    """The logical date (UTC) and the paths of the current Airflow task."""
+    from airflow.sdk import get_current_context
+
+    context = get_current_context()
+    logical = context["logical_date"]
+    return logical.date(), Settings.from_params(dict(context["params"]))
+
+
+@_final_on_bad_data
+def extract_family(family: str) -> dict:
+    run_date, paths = run_context()
+    return extract.land_family(family, run_date, paths)
+
+
+@_final_on_bad_data
+def build_warehouse() -> dict:
+    run_date, paths = run_context()
+    return warehouse.build(paths, run_date).as_dict()
+
+
+@_final_on_bad_data
+def export_worklists() -> dict:
+    run_date, paths = run_context()
+    return files.export_files(paths.warehouse, paths.output_dir, run_date)
