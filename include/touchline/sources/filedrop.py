@@ -125,6 +125,19 @@ def physical_line(path: Path, record_index: int) -> int:
     return record_index + 2
 
 
+def _first_ragged_line(path: Path, fields: int) -> int | None:
+    """The line of the first record whose field count differs from the header's."""
+    with open_text(path) as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        previous_end = reader.line_num
+        for record in reader:
+            if len(record) != fields:
+                return previous_end + 1
+            previous_end = reader.line_num
+    return None
+
+
 def _check_header(source: SourceFile, header: list[str]) -> None:
     seen: set[str] = set()
     for name in header:
@@ -189,7 +202,7 @@ def _raw_batches(source: SourceFile, header: list[str]) -> Iterator[pa.RecordBat
             raise InputError(
                 source.path,
                 f"row has {row.actual_columns} fields",
-                line=row.number,
+                line=row.number or _first_ragged_line(source.path, row.expected_columns),
                 value=row.text[:200],
                 expected=f"{row.expected_columns} fields as in the header",
             ) from None

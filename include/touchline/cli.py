@@ -1,0 +1,198 @@
+"""The ``touchline`` command line (CONTRACT.md section 2)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+
+from touchline.config import Settings, settings
+
+log = logging.getLogger("touchline")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _paths(args: argparse.Namespace) -> Settings:
+    return settings().with_overrides(
+        source_dir=getattr(args, "source_dir", None),
+        output_dir=getattr(args, "output_dir", None),
+        warehouse=getattr(args, "warehouse", None),
+    )
+
+
+def _add_path_options(parser: argparse.ArgumentParser, source_required: bool) -> None:
+    parser.add_argument(
+        "--source-dir",
+        type=Path,
+        required=source_required,
+        help="the file drop: <source-dir>/<YYYY-MM-DD>/<entity>.csv",
+    )
+    parser.add_argument("--output-dir", type=Path, help="where work lists go (default ./output)")
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        help="the DuckDB warehouse file (default $TOUCHLINE_HOME/warehouse.duckdb)",
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from touchline.airflow_local import run_dag
+
+    paths = _paths(args)
+    outcome = run_dag(paths, args.date)
+    print(f"{outcome.run_id}: {outcome.state}")
+    _print_summary(paths.output_dir / args.date.isoformat())
+    return 0
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from touchline.airflow_local import run_dag
+
+    if args.end < args.start:
+        raise SystemExit("touchline backfill: --end is before --start")
+    paths = _paths(args)
+    day = args.start
+    while day <= args.end:
+        outcome = run_dag(paths, day)
+        print(f"{day}: {outcome.state}")
+        day += dt.timedelta(days=1)
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from touchline.demo.generator import generate
+
+    summary = generate(
+        args.out,
+        accounts=args.accounts,
+        days=args.days,
+        seed=args.seed,
+        end_date=args.end_date,
+        usage_format=args.usage_format,
+    )
+    print(summary)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from touchline.airflow_local import run_dag
+    from touchline.demo.generator import generate
+    from touchline.extract import land_history
+
+    base = settings()
+    paths = base.with_overrides(
+        source_dir=args.source_dir or base.home / "demo-drop",
+        output_dir=args.output_dir,
+        warehouse=args.warehouse,
+    )
+    print(f"Generating demo data ({args.accounts} accounts, {args.days} days) in {paths.source_dir}")
+    summary = generate(
+        paths.source_dir,
+        accounts=args.accounts,
+        days=args.days,
+        seed=args.seed,
+        end_date=args.end_date,
+    )
+    first, last = summary.dates
+    history = [first + dt.timedelta(days=n) for n in range((last - first).days)]
+    print(f"Landing the history ({first} to {history[-1] if history else first})")
+    land_history(paths, history)
+    print(f"Running the nightly DAG for {last} through Airflow")
+    outcome = run_dag(paths, last)
+    print(f"{outcome.run_id}: {outcome.state} (Airflow log: {outcome.log_path})")
+    _print_summary(paths.output_dir / last.isoformat(), warehouse=paths.warehouse)
+    return 0
+
+
+def _print_summary(run_dir: Path, warehouse: Path | None = None) -> None:
+    summary_file = run_dir / "run_summary.json"
+    if not summary_file.exists():
+        return
+    summary = json.loads(summary_file.read_text())
+    print()
+    print(f"Run date {summary['run_date']}")
+    print("Accounts per tier:")
+    for tier, count in summary["accounts_per_tier"].items():
+        print(f"  {tier:<8} {count:>7}")
+    print(f"Human tasks: {summary['human_tasks']}; automation items: {summary['automation_items']}")
+    print("Tasks per work list:")
+    for name, count in summary["tasks_per_worklist"].items():
+        print(f"  {name:<48} {count:>5}")
+    print(f"Work lists:      {run_dir}")
+    if warehouse is not None:
+        print(f"Warehouse:       {warehouse}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="touchline",
+        description="Customer-success touch planning: land the drop, build the warehouse, "
+        "write the work lists.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run the nightly DAG for one logical date")
+    _add_path_options(run, source_required=True)
+    run.add_argument("--date", type=_date, required=True, help="the logical date YYYY-MM-DD")
+    run.set_defaults(handler=cmd_run)
+
+    backfill = commands.add_parser("backfill", help="run the nightly DAG for each date of a range")
+    _add_path_options(backfill, source_required=True)
+    backfill.add_argument("--start", type=_date, required=True)
+    backfill.add_argument("--end", type=_date, required=True)
+    backfill.set_defaults(handler=cmd_backfill)
+
+    from touchline.demo.generator import DEFAULT_END_DATE
+
+    def add_demo_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--accounts", type=int, default=2000, help="number of accounts")
+        sub.add_argument("--days", type=int, default=120, help="number of daily drops")
+        sub.add_argument("--seed", type=int, default=42, help="random seed (same seed, same data)")
+        sub.add_argument(
+            "--end-date", type=_date, default=DEFAULT_END_DATE, help="the last drop date"
+        )
+
+    demo_data = commands.add_parser("demo-data", help="write a demo file drop")
+    demo_data.add_argument("--out", type=Path, required=True, help="the drop folder to write")
+    add_demo_options(demo_data)
+    demo_data.add_argument(
+        "--usage-format", choices=["csv", "csv.gz", "parquet"], default="csv.gz"
+    )
+    demo_data.set_defaults(handler=cmd_demo_data)
+
+    demo = commands.add_parser("demo", help="generate demo data and run the nightly pipeline")
+    _add_path_options(demo, source_required=False)
+    add_demo_options(demo)
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    from touchline.airflow_local import PipelineError
+    from touchline.sources.filedrop import InputError
+
+    try:
+        return args.handler(args)
+    except (PipelineError, InputError) as exc:
+        print(f"touchline {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

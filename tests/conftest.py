@@ -1,0 +1,51 @@
+"""Shared fixtures: small generated drops and a runner for the touchline command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TOUCHLINE = str(Path(sys.executable).with_name("touchline"))
+
+
+def pytest_configure(config):
+    """Tests that import Airflow get a throw-away Airflow home, never ~/airflow."""
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="touchline-tests-airflow-"))
+    os.environ["AIRFLOW_HOME"] = str(home)
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home / 'airflow.db'}"
+
+
+@pytest.fixture(scope="session")
+def small_drop(tmp_path_factory):
+    """A small demo drop: 150 accounts over 8 days (folders end on the default end date)."""
+    from touchline.demo.generator import generate
+
+    out = tmp_path_factory.mktemp("drop")
+    summary = generate(out, accounts=150, days=8, seed=7, usage_format="csv")
+    return summary
+
+
+def run_touchline(*args: str, home: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run the touchline command with its own TOUCHLINE_HOME, as a user would."""
+    env = dict(os.environ)
+    for key in list(env):
+        if key.startswith(("TOUCHLINE_", "AIRFLOW")):
+            del env[key]
+    env["TOUCHLINE_HOME"] = str(home)
+    return subprocess.run(
+        [TOUCHLINE, *args],
+        env=env,
+        cwd=home.parent,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

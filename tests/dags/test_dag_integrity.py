@@ -1,0 +1,49 @@
+"""Every DAG imports without errors and is wired as the nightly pipeline needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from touchline.config import DAG_ID, REPO_ROOT, WAREHOUSE_POOL
+from touchline.schema import FAMILIES
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=REPO_ROOT / "dags")
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert DAG_ID in dagbag.dag_ids
+
+
+def test_every_dag_has_tags_retries_and_docs(dagbag):
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.tags, f"{dag_id} has no tags"
+        assert dag.doc_md, f"{dag_id} has no doc_md"
+        for task in dag.tasks:
+            assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
+            assert task.retry_exponential_backoff, f"{dag_id}.{task.task_id} has no backoff"
+
+
+def test_nightly_shape(dagbag):
+    dag = dagbag.dags[DAG_ID]
+    extracts = {f"extract_{family}" for family in FAMILIES}
+    assert set(dag.task_ids) == extracts | {"build_warehouse", "export_worklists"}
+    build = dag.get_task("build_warehouse")
+    # the extracts run in parallel: none depends on another
+    for task_id in extracts:
+        assert not (dag.get_task(task_id).upstream_task_ids & extracts)
+    assert build.upstream_task_ids == extracts
+    assert build.pool == WAREHOUSE_POOL  # the one writer to the DuckDB file
+    assert dag.get_task("export_worklists").upstream_task_ids == {"build_warehouse"}
+    assert dag.schedule is not None and not dag.catchup
+
+
+def test_dag_file_is_named_after_its_dag_id():
+    names = {p.stem for p in (REPO_ROOT / "dags").glob("*.py")}
+    assert DAG_ID in names
+    assert not any(name.startswith("dbt_") for name in names)
