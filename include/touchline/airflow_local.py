@@ -28,7 +28,6 @@ SCHEMA_STAMP = "touchline-airflow-ready"
 ON_DATE = "substr(logical_date, 1, 10) = ?"  # logical dates are stored as 'YYYY-MM-DD hh:mm:ss'
 
 
-
 class PipelineError(RuntimeError):
     """The DAG run did not succeed."""
 
@@ -71,7 +70,9 @@ def _airflow(args: list[str], env: dict[str, str], log_file: Path | None = None)
     if log_file is None:
         return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     with open(log_file, "w", encoding="utf-8") as handle:
-        return subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT, check=False)
+        return subprocess.run(
+            command, env=env, stdout=handle, stderr=subprocess.STDOUT, check=False
+        )
 
 
 def ensure_airflow(paths: Settings) -> None:
@@ -88,9 +89,8 @@ def ensure_airflow(paths: Settings) -> None:
     ):
         completed = _airflow(args, env)
         if completed.returncode != 0:
-            raise PipelineError(
-                f"airflow {' '.join(args[:2])} failed:\n{(completed.stdout + completed.stderr)[-3000:]}"
-            )
+            output = (completed.stdout + completed.stderr)[-3000:]
+            raise PipelineError(f"airflow {' '.join(args[:2])} failed:\n{output}")
     stamp.write_text("ready\n")
 
 

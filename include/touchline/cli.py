@@ -94,7 +94,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         output_dir=args.output_dir,
         warehouse=args.warehouse,
     )
-    print(f"Generating demo data ({args.accounts} accounts, {args.days} days) in {paths.source_dir}")
+    print(
+        f"Generating demo data ({args.accounts} accounts, {args.days} days) in {paths.source_dir}"
+    )
     summary = generate(
         paths.source_dir,
         accounts=args.accounts,
@@ -165,9 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_data = commands.add_parser("demo-data", help="write a demo file drop")
     demo_data.add_argument("--out", type=Path, required=True, help="the drop folder to write")
     add_demo_options(demo_data)
-    demo_data.add_argument(
-        "--usage-format", choices=["csv", "csv.gz", "parquet"], default="csv.gz"
-    )
+    demo_data.add_argument("--usage-format", choices=["csv", "csv.gz", "parquet"], default="csv.gz")
     demo_data.set_defaults(handler=cmd_demo_data)
 
     demo = commands.add_parser("demo", help="generate demo data and run the nightly pipeline")

@@ -117,7 +117,9 @@ def _check_unique_key(source: SourceFile, staged: Path) -> None:
     )
 
 
-def _first_line_of(source: SourceFile, key: tuple[str, ...], values: tuple, occurrence: int) -> int | None:
+def _first_line_of(
+    source: SourceFile, key: tuple[str, ...], values: tuple, occurrence: int
+) -> int | None:
     """The line of the n-th record holding ``values`` in the ``key`` columns (CSV only)."""
     if source.is_parquet:
         return None

@@ -13,9 +13,9 @@ import hashlib
 import shutil
 
 import pytest
+from touchline.exports.files import ACCOUNT_COLUMNS, AUTOMATION_COLUMNS, WORKLIST_COLUMNS
 
 from tests.conftest import run_touchline
-from touchline.exports.files import ACCOUNT_COLUMNS, AUTOMATION_COLUMNS, WORKLIST_COLUMNS
 
 pytestmark = pytest.mark.e2e
 
@@ -89,7 +89,9 @@ def test_automation_queue_and_accounts_follow_the_contract(nightly):
     assert header == ACCOUNT_COLUMNS
     ids = [a["account_id"] for a in accounts]
     assert len(ids) == len(set(ids))
-    with open(nightly["drop"] / nightly["date"].isoformat() / "accounts.csv", encoding="utf-8") as f:
+    with open(
+        nightly["drop"] / nightly["date"].isoformat() / "accounts.csv", encoding="utf-8"
+    ) as f:
         assert len(ids) == sum(1 for _ in csv.DictReader(f))
     assert {a["tier"] for a in accounts} == {"high", "medium", "low", "tech"}
 

@@ -125,7 +125,9 @@ def export_files(warehouse: Path, output_dir: Path, run_date: dt.date) -> dict:
                 "main.csm_worklist",
                 "assignee_email nulls last, priority, due_date, account_id, touchpoint",
             )
-            automation = _query(con, AUTOMATION_COLUMNS, "main.automation_queue", "account_id, touchpoint")
+            automation = _query(
+                con, AUTOMATION_COLUMNS, "main.automation_queue", "account_id, touchpoint"
+            )
             accounts = _query(con, ACCOUNT_COLUMNS, "main.dim_accounts", "account_id")
         summary = _write_all(staging, worklist, automation, accounts, run_date)
         _swap_into_place(staging, final)

@@ -82,7 +82,11 @@ class SourceFile:
 def find_file(drop_dir: Path, entity: Entity) -> SourceFile | None:
     """The entity's file in a date folder (``.csv``, ``.csv.gz`` or, if allowed, ``.parquet``)."""
     suffixes = [".csv", ".csv.gz"] + ([".parquet"] if entity.parquet_allowed else [])
-    found = [drop_dir / f"{entity.name}{s}" for s in suffixes if (drop_dir / f"{entity.name}{s}").exists()]
+    found = [
+        drop_dir / f"{entity.name}{s}"
+        for s in suffixes
+        if (drop_dir / f"{entity.name}{s}").exists()
+    ]
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
         raise InputError(drop_dir, f"{entity.name} is present more than once ({names}); keep one")
@@ -100,7 +104,9 @@ def read_header(path: Path) -> list[str]:
         with open_text(path) as handle:
             header = next(csv.reader(handle), None)
     except UnicodeDecodeError as exc:
-        raise InputError(path, f"is not UTF-8 text ({exc.reason} at byte {exc.start})", line=1) from None
+        raise InputError(
+            path, f"is not UTF-8 text ({exc.reason} at byte {exc.start})", line=1
+        ) from None
     except (OSError, EOFError) as exc:
         raise InputError(path, f"cannot be read ({exc})") from None
     if not header:

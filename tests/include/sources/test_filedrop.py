@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from touchline.landing import PART_NAME, land_entities, partition_dir
 from touchline.sources.filedrop import InputError
 
@@ -96,7 +95,7 @@ BAD_CASES = {
     "unparseable number": (
         "contracts",
         "contract_id,account_id,start_date,end_date,arr_amount,currency\n"
-        "c1,a1,2026-01-01,2026-12-31,\"1,000\",USD\n",
+        'c1,a1,2026-01-01,2026-12-31,"1,000",USD\n',
         2,
         "arr_amount",
         "1,000",
