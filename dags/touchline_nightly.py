@@ -13,6 +13,7 @@ line, column and value; the published warehouse and work lists stay as they were
 from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, task
+
 from touchline import pipeline
 from touchline.config import DAG_ID, WAREHOUSE_POOL, settings
 from touchline.schema import FAMILIES

@@ -21,6 +21,7 @@ import pytest
 import yaml
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
+
 from touchline.config import WAREHOUSE_POOL
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

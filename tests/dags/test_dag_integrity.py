@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from touchline.config import DAG_ID, REPO_ROOT, WAREHOUSE_POOL
 from touchline.schema import FAMILIES
 

@@ -13,9 +13,9 @@ import hashlib
 import shutil
 
 import pytest
-from touchline.exports.files import ACCOUNT_COLUMNS, AUTOMATION_COLUMNS, WORKLIST_COLUMNS
 
 from tests.conftest import run_touchline
+from touchline.exports.files import ACCOUNT_COLUMNS, AUTOMATION_COLUMNS, WORKLIST_COLUMNS
 
 pytestmark = pytest.mark.e2e
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+
 from touchline.landing import PART_NAME, land_entities, partition_dir
 from touchline.sources.filedrop import InputError
 
