@@ -19,7 +19,8 @@ renamed as (
         cast(occurred_at as date) as occurred_date,
         coalesce(outcome, 'completed') as outcome,
         channel,
-        lower(csm_email) as csm_email
+        lower(csm_email) as csm_email,
+        ds as landed_date
     from latest_version
 )
 

@@ -22,7 +22,8 @@ renamed as (
             else 'promoter'
         end as nps_category,
         responded_at,
-        comment as nps_comment
+        comment as nps_comment,
+        ds as landed_date
     from latest_version
 )
 

@@ -17,7 +17,8 @@ renamed as (
         user_id,
         feature,
         occurred_at,
-        cast(occurred_at as date) as occurred_date
+        cast(occurred_at as date) as occurred_date,
+        ds as landed_date
     from deduplicated
 )
 
