@@ -2,7 +2,7 @@
     The measures behind the health score, one row per account, history day and measure
     (long format; a measure without data that day has no row). Every measure uses only what
     had landed by that day and happened on or before it (point in time). The scored measures
-    are the metrics of the health_metrics seed; the rest (days_without_usage,
+    are the metrics of the health_metrics seed; the rest (active_users_30d, days_without_usage,
     days_as_customer, oldest_open_urgent_ticket_days, days_since_detractor_answer) are the
     signals the health overrides test.
 -#}
@@ -132,7 +132,8 @@ usage_measures as (
             when usage_windows.events_previous_30d > 0
                 then usage_windows.events_30d * 1.0 / usage_windows.events_previous_30d
         end as usage_trend,
-        -- signals for the health overrides (not scored themselves)
+        -- signals for the health overrides and event triggers (not scored themselves)
+        coalesce(usage_windows.active_users_30d, 0) as active_users_30d,
         case
             when account_days.licensed_seats > 0
                 then coalesce(
@@ -322,6 +323,7 @@ measures as (
         ('commercial_measures', 'arr_change_90d'),
         ('commercial_measures', 'days_to_renewal'),
         ('usage_measures', 'days_without_usage'),
+        ('usage_measures', 'active_users_30d'),
         ('usage_measures', 'days_as_customer'),
         ('support_measures', 'oldest_open_urgent_ticket_days'),
     ] %}

@@ -5,8 +5,8 @@
              it recurs from there, and the current occurrence is the latest one on or before
              the run date.
     anchor = renewal:        scheduled offset_days before the renewal date.
-    An occurrence stays listed for its window: until the next recurrence, or
-    one_off_window_days for one-off touchpoints.
+    An occurrence stays listed for its window: listing_window_days, or until the next
+    recurrence if that comes sooner; after that it is a missed touch, not a task.
 -#}
 with
 
@@ -58,7 +58,8 @@ scheduled as (
                 'first_scheduled_date'
             ) }}
         end as scheduled_date,
-        coalesce(every_days, {{ var('one_off_window_days') }}) as window_days
+        least(coalesce(every_days, {{ var('listing_window_days') }}), {{ var('listing_window_days') }})
+            as window_days
     from applicable
     where first_scheduled_date is not null
 ),

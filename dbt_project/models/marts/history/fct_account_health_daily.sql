@@ -139,7 +139,9 @@ signals as (
         max(case when metric = 'days_without_usage' then metric_value end) as days_without_usage,
         max(case when metric = 'days_as_customer' then metric_value end) as days_as_customer,
         max(case when metric = 'days_since_detractor_answer' then metric_value end)
-            as days_since_detractor_answer
+            as days_since_detractor_answer,
+        max(case when metric = 'seat_utilization' then metric_value end) as seat_utilization,
+        max(case when metric = 'active_users_30d' then metric_value end) as active_users_30d
     from measures
     group by history_date, account_id
 ),
@@ -200,7 +202,9 @@ new_days as (
                 || cast(round(weighted.weight_used) as integer) || '% of the weight); weakest: '
                 || weakest_measures.weakest_metric || ' = '
                 || cast(round(weakest_measures.weakest_value, 2) as varchar)
-        end as top_driver
+        end as top_driver,
+        round(signals.seat_utilization, 3) as seat_utilization,
+        cast(signals.active_users_30d as integer) as active_users_30d
     from account_days
     left join scores
         on
@@ -210,6 +214,10 @@ new_days as (
         on
             account_days.account_id = fired_overrides.account_id
             and account_days.history_date = fired_overrides.history_date
+    left join signals
+        on
+            account_days.account_id = signals.account_id
+            and account_days.history_date = signals.history_date
     left join weighted
         on
             scores.account_id = weighted.account_id
