@@ -1,0 +1,68 @@
+"""`touchline demo` end to end: the default demo book reads as DOMAIN.md says it should."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from tests.conftest import run_touchline
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    work = tmp_path_factory.mktemp("demo")
+    output = work / "output"
+    completed = run_touchline("demo", "--output-dir", str(output), home=work / "home")
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    (day_dir,) = [p for p in output.iterdir() if p.is_dir()]
+    return {"stdout": completed.stdout, "day_dir": day_dir}
+
+
+def read_rows(path):
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_tier_shares_match_the_touch_model(demo):
+    accounts = read_rows(demo["day_dir"] / "accounts.csv")
+    shares = {
+        tier: sum(a["tier"] == tier for a in accounts) / len(accounts)
+        for tier in ("high", "medium", "low", "tech")
+    }
+    # DOMAIN.md: high touch the top 15-20%, medium 30-40%, the rest low and tech
+    assert 0.13 <= shares["high"] <= 0.22, shares
+    assert 0.28 <= shares["medium"] <= 0.42, shares
+    assert 0.15 <= shares["low"] <= 0.35, shares
+    assert 0.10 <= shares["tech"] <= 0.30, shares
+
+
+def test_every_csm_has_a_list_ordered_by_priority(demo):
+    summary = json.loads((demo["day_dir"] / "run_summary.json").read_text())
+    lists = {p.stem: read_rows(p) for p in (demo["day_dir"] / "worklists").glob("*.csv")}
+    csm_lists = {name: rows for name, rows in lists.items() if not name.startswith("queue-")}
+    assert len(csm_lists) >= 20  # the demo org has ~28 CSMs
+    for name, rows in csm_lists.items():
+        assert rows, f"{name} has an empty work list"
+        order = [(row["priority"], row["due_date"]) for row in rows]
+        assert order == sorted(order), f"{name}'s list is not ordered by priority, then due date"
+    assert summary["human_tasks"] == sum(len(rows) for rows in lists.values())
+
+
+def test_tech_touch_goes_to_automation_and_reasons_explain(demo):
+    automation = read_rows(demo["day_dir"] / "automation_queue.csv")
+    accounts = {a["account_id"]: a for a in read_rows(demo["day_dir"] / "accounts.csv")}
+    assert automation
+    assert {accounts[item["account_id"]]["tier"] for item in automation} >= {"tech"}
+    worklist = read_rows(demo["day_dir"] / "worklist.csv")
+    tech_human = [t for t in worklist if t["tier"] == "tech"]
+    # tech-touch accounts reach a person only when raised by their stage (at risk)
+    assert all(
+        t["lifecycle_stage"] == "at_risk" or t["owner_role"] == "support" for t in tech_human
+    )
+    assert {t["trigger"] for t in worklist} == {"cadence", "event"}
+    assert all(len(t["reason"]) > 20 for t in worklist)
+    assert "Accounts per tier" in demo["stdout"]
