@@ -25,7 +25,12 @@ health_history as (
         health.health_change_7d,
         health.seat_utilization,
         health.active_users_30d,
-        tiers.plan
+        tiers.plan,
+        coalesce(
+            {{ dbt.datediff('tiers.customer_since_date', 'health.history_date', 'day') }}
+            >= {{ var('health_trigger_min_customer_days') }},
+            true
+        ) as has_settled_health
     from {{ ref('fct_account_health_daily') }} as health
     inner join {{ ref('fct_account_tiers_daily') }} as tiers
         on
@@ -50,10 +55,14 @@ conditions as (
         health_history.account_id,
         triggers.trigger_code,
         case triggers.trigger_code
-            when 'health_drop' then health_history.health_change_7d <= -triggers.parameter
+            when 'health_drop'
+                then
+                    health_history.health_change_7d <= -triggers.parameter
+                    and health_history.has_settled_health
             when 'red_crossing'
                 then
                     health_history.health_band = 'red'
+                    and health_history.has_settled_health
                     and health_history.confidence >= {{ var('at_risk_min_confidence') }}
             when 'expansion_seats' then health_history.seat_utilization >= triggers.parameter
             when 'plan_limit'

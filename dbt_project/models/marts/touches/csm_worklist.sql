@@ -7,9 +7,10 @@
     - tech-touch accounts raised to a human (at risk): the least-loaded scaled CSM.
     An account without its own CSM falls back to its pod (or the scaled pod).
 
-    Least-loaded: a pod's pooled tasks, in priority and due order, are dealt to its members
-    in turn, the member with the fewest minutes of directly assigned tasks first, so every
-    member ends within one task of the others and each gets a share of the urgent ones.
+    Least-loaded: a pod's accounts with pooled tasks today, in order of their most urgent
+    task, are dealt to its members in turn, the member with the fewest minutes of directly
+    assigned tasks first, so every member gets a share of the urgent ones, loads stay within
+    an account of each other, and all of an account's tasks go to one person.
 -#}
 with
 
@@ -77,15 +78,30 @@ pod_members as (
     where csms.pod is not null
 ),
 
-pooled as (
+pooled_accounts as (
+    -- a pod deals accounts, not single tasks: one customer hears from one CSM
     select
-        task_key,
+        account_id,
         pool_pod,
         row_number() over (
-            partition by pool_pod order by priority, due_date, task_key
+            partition by pool_pod order by min(priority), min(due_date), account_id
         ) - 1 as pool_index
     from human_tasks
     where assignment = 'pool'
+    group by account_id, pool_pod
+),
+
+pooled as (
+    select
+        human_tasks.task_key,
+        pooled_accounts.pool_pod,
+        pooled_accounts.pool_index
+    from human_tasks
+    inner join pooled_accounts
+        on
+            human_tasks.account_id = pooled_accounts.account_id
+            and human_tasks.pool_pod = pooled_accounts.pool_pod
+    where human_tasks.assignment = 'pool'
 ),
 
 pooled_assignees as (
