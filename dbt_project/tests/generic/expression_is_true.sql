@@ -1,5 +1,5 @@
-{#- Fails on every row where the SQL expression is not true. -#}
-{% test expression_is_true(model, expression) %}
+{#- Fails on every row where the SQL expression is not true (a model or column test). -#}
+{% test expression_is_true(model, expression, column_name=none) %}
     select *
     from {{ model }}
     where not coalesce(({{ expression }}), false)

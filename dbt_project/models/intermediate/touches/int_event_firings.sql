@@ -121,19 +121,33 @@ detractors as (
     where nps_responses.nps_score <= triggers.parameter
 ),
 
+customer_years as (
+    -- whole years as a customer on the run date: calendar years, less one when this
+    -- year's anniversary is still ahead
+    select
+        account_id,
+        customer_since_date,
+        {{ dbt.datediff('customer_since_date', run_date(), 'year') }}
+        - case
+            when cast({{ dbt.dateadd(
+                'year',
+                dbt.datediff('customer_since_date', run_date(), 'year'),
+                'customer_since_date'
+            ) }} as date) > {{ run_date() }} then 1
+            else 0
+        end as years
+    from accounts
+    where customer_since_date is not null
+),
+
 anniversaries as (
     select
-        accounts.account_id,
+        account_id,
         'milestone_anniversary' as trigger_code,
-        cast({{ dbt.dateadd(
-            'year',
-            'cast(floor(' ~ dbt.datediff('accounts.customer_since_date', run_date(), 'day') ~ ' / 365.25) as integer)',
-            'accounts.customer_since_date'
-        ) }} as date) as fired_on,
-        cast(floor({{ dbt.datediff('accounts.customer_since_date', run_date(), 'day') }} / 365.25) as integer)
-        || ' year(s) as a customer' as detail
-    from accounts
-    where {{ dbt.datediff('accounts.customer_since_date', run_date(), 'day') }} >= 365
+        cast({{ dbt.dateadd('year', 'years', 'customer_since_date') }} as date) as fired_on,
+        years || case when years = 1 then ' year' else ' years' end || ' as a customer' as detail
+    from customer_years
+    where years >= 1
 ),
 
 open_tickets as (
@@ -153,7 +167,7 @@ urgent_pileups as (
     select
         open_tickets.account_id,
         'urgent_ticket_pileup' as trigger_code,
-        -- the day the pile reached the threshold: the n-th most recent urgent ticket's creation
+        -- the day the pile reached the threshold: the creation of the n-th oldest open urgent ticket
         max(case when open_tickets.urgent_rank = triggers.parameter then open_tickets.created_date end)
             as fired_on,
         count(*) || ' urgent tickets open' as detail
