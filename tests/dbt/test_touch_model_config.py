@@ -29,7 +29,8 @@ def run_config_checks(project, tmp_path) -> subprocess.CompletedProcess:
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
     return subprocess.run(
-        [dbt_executable(), "build", "--select", SELECTOR, "--project-dir", str(project)]
+        [dbt_executable(), "build", "--select", SELECTOR, "--indirect-selection", "cautious"]
+        + ["--project-dir", str(project)]
         + ["--profiles-dir", str(project), "--target-path", str(tmp_path / "target")]
         + ["--log-path", str(tmp_path / "logs")],
         env=env,

@@ -1,16 +1,7 @@
 {#-
-    Human tasks with their assignee (DOMAIN.md, assignment):
-    - support-owned items go to the support queue;
-    - high touch: the account's dedicated CSM;
-    - medium touch: the least-loaded member of the account's pod;
-    - low touch: the account's scaled CSM;
-    - tech-touch accounts raised to a human (at risk): the least-loaded scaled CSM.
-    An account without its own CSM falls back to its pod (or the scaled pod).
-
-    Least-loaded: a pod's accounts with pooled tasks today, in order of their most urgent
-    task, are dealt to its members in turn, the member with the fewest minutes of directly
-    assigned tasks first, so every member gets a share of the urgent ones, loads stay within
-    an account of each other, and all of an account's tasks go to one person.
+    The human work list: the touchpoints due today that a person owns (csm, pod, support),
+    with their assignee from fct_touchpoints_due and the account's context, in the
+    worklist.csv layout of CONTRACT.md.
 -#}
 with
 
@@ -22,128 +13,31 @@ accounts as (
     select * from {{ ref('dim_accounts') }}
 ),
 
-csms as (
-    select * from {{ ref('stg_crm__csms') }}
-),
-
-human_tasks as (
+final as (
     select
-        touchpoints_due.*,
+        touchpoints_due.task_key,
+        touchpoints_due.run_date,
+        touchpoints_due.due_date,
+        touchpoints_due.status,
+        touchpoints_due.priority,
+        touchpoints_due.account_id,
         accounts.account_name,
+        touchpoints_due.touchpoint,
+        touchpoints_due.trigger,
+        touchpoints_due.channel,
+        touchpoints_due.owner_role,
+        touchpoints_due.assignee_email,
+        touchpoints_due.pod,
         accounts.tier,
         accounts.lifecycle_stage,
         accounts.health_score,
         accounts.health_band,
-        accounts.pod as account_pod,
-        case
-            when touchpoints_due.owner_role = 'support' then 'support'
-            when accounts.tier = 'medium' then 'pool'
-            when accounts.tier in ('high', 'low') and accounts.csm_email in (select csm_email from csms)
-                then 'direct'
-            else 'pool'
-        end as assignment,
-        case
-            when accounts.tier = 'medium' and accounts.pod is not null then accounts.pod
-            when accounts.tier = 'high' and accounts.pod is not null then accounts.pod
-            else '{{ var("scaled_pod") }}'
-        end as pool_pod,
-        accounts.csm_email as account_csm_email
+        touchpoints_due.estimated_minutes,
+        touchpoints_due.reason
     from touchpoints_due
     inner join accounts
         on touchpoints_due.account_id = accounts.account_id
     where touchpoints_due.owner_role in ('csm', 'pod', 'support')
-),
-
-direct_load as (
-    select
-        account_csm_email as csm_email,
-        sum(estimated_minutes) as direct_minutes
-    from human_tasks
-    where assignment = 'direct'
-    group by account_csm_email
-),
-
-pod_members as (
-    select
-        csms.pod,
-        csms.csm_email,
-        row_number() over (
-            partition by csms.pod
-            order by coalesce(direct_load.direct_minutes, 0), csms.csm_email
-        ) - 1 as member_index,
-        count(*) over (partition by csms.pod) as members
-    from csms
-    left join direct_load
-        on csms.csm_email = direct_load.csm_email
-    where csms.pod is not null
-),
-
-pooled_accounts as (
-    -- a pod deals accounts, not single tasks: one customer hears from one CSM
-    select
-        account_id,
-        pool_pod,
-        row_number() over (
-            partition by pool_pod order by min(priority), min(due_date), account_id
-        ) - 1 as pool_index
-    from human_tasks
-    where assignment = 'pool'
-    group by account_id, pool_pod
-),
-
-pooled as (
-    select
-        human_tasks.task_key,
-        pooled_accounts.pool_pod,
-        pooled_accounts.pool_index
-    from human_tasks
-    inner join pooled_accounts
-        on
-            human_tasks.account_id = pooled_accounts.account_id
-            and human_tasks.pool_pod = pooled_accounts.pool_pod
-    where human_tasks.assignment = 'pool'
-),
-
-pooled_assignees as (
-    select
-        pooled.task_key,
-        pod_members.csm_email
-    from pooled
-    inner join pod_members
-        on
-            pooled.pool_pod = pod_members.pod
-            and pooled.pool_index % pod_members.members = pod_members.member_index
-),
-
-final as (
-    select
-        human_tasks.task_key,
-        human_tasks.run_date,
-        human_tasks.due_date,
-        human_tasks.status,
-        human_tasks.priority,
-        human_tasks.account_id,
-        human_tasks.account_name,
-        human_tasks.touchpoint,
-        human_tasks.trigger,
-        human_tasks.channel,
-        case when human_tasks.assignment = 'support' then 'support' else human_tasks.owner_role end
-            as owner_role,
-        case human_tasks.assignment
-            when 'support' then nullif('{{ var("support_queue_email") }}', '')
-            when 'direct' then human_tasks.account_csm_email
-            else pooled_assignees.csm_email
-        end as assignee_email,
-        human_tasks.pool_pod as pod,
-        human_tasks.tier,
-        human_tasks.lifecycle_stage,
-        human_tasks.health_score,
-        human_tasks.health_band,
-        human_tasks.estimated_minutes,
-        human_tasks.reason
-    from human_tasks
-    left join pooled_assignees
-        on human_tasks.task_key = pooled_assignees.task_key
 )
 
 select * from final
