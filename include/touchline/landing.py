@@ -8,13 +8,13 @@ touches nothing else. A bad file raises :class:`InputError` and leaves the landi
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import logging
 import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 import duckdb
@@ -26,9 +26,10 @@ from touchline.sources.filedrop import (
     InputError,
     SourceFile,
     find_file,
-    open_text,
     output_schema,
+    read_header,
     read_typed,
+    records_with_lines,
     typed_schema,
 )
 
@@ -124,19 +125,14 @@ def _first_line_of(
     if source.is_parquet:
         return None
     wanted = [str(v) for v in values]
-    seen = 0
-    with open_text(source.path) as handle:
-        reader = csv.reader(handle)
-        header = [h.strip().removeprefix("\ufeff") for h in next(reader)]
-        positions = [header.index(name) for name in key]
-        previous_end = reader.line_num
-        for record in reader:
-            if [record[p].strip() for p in positions] == wanted:
-                seen += 1
-                if seen == occurrence:
-                    return previous_end + 1
-            previous_end = reader.line_num
-    return None
+    header = read_header(source.path)
+    positions = [header.index(name) for name in key]
+    matches = (
+        line
+        for line, record in records_with_lines(source.path)
+        if [record[p].strip() for p in positions] == wanted
+    )
+    return next(islice(matches, occurrence - 1, None), None)
 
 
 def land_entities(

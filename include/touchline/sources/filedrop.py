@@ -115,33 +115,32 @@ def read_header(path: Path) -> list[str]:
     return [name.strip() for name in header]
 
 
-def physical_line(path: Path, record_index: int) -> int:
-    """The line on which data record ``record_index`` (0-based) starts, counting the header.
+def records_with_lines(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """Each data record of a CSV file with the line it starts on (the header is line 1).
 
-    Quoted fields may span lines, so the record number alone is not the line number.
+    Quoted fields may span lines, so the record number alone is not the line number. Used
+    on the error path only, to name the line of a bad record.
     """
     with open_text(path) as handle:
         reader = csv.reader(handle)
         next(reader, None)
         previous_end = reader.line_num
-        for index, _ in enumerate(reader):
-            if index == record_index:
-                return previous_end + 1
+        for record in reader:
+            yield previous_end + 1, record
             previous_end = reader.line_num
+
+
+def physical_line(path: Path, record_index: int) -> int:
+    """The line on which data record ``record_index`` (0-based) starts."""
+    for index, (line, _) in enumerate(records_with_lines(path)):
+        if index == record_index:
+            return line
     return record_index + 2
 
 
 def _first_ragged_line(path: Path, fields: int) -> int | None:
     """The line of the first record whose field count differs from the header's."""
-    with open_text(path) as handle:
-        reader = csv.reader(handle)
-        next(reader, None)
-        previous_end = reader.line_num
-        for record in reader:
-            if len(record) != fields:
-                return previous_end + 1
-            previous_end = reader.line_num
-    return None
+    return next((line for line, record in records_with_lines(path) if len(record) != fields), None)
 
 
 def _check_header(source: SourceFile, header: list[str]) -> None:
