@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed-stamp
 help:
 	@echo "make demo    generate demo data and run the nightly DAG through Airflow"
 	@echo "make test    run the test suite"
-	@echo "make lint    ruff and sqlfluff"
+	@echo "make lint    ruff check and format check"
 	@echo "make clean   remove generated data, outputs and the local Airflow home"
 
 setup: $(STAMP)

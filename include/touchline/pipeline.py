@@ -13,6 +13,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowFailException
+
 from touchline import extract, warehouse
 from touchline.config import Settings
 from touchline.exports import files
@@ -24,17 +26,13 @@ FINAL_ERRORS: tuple[type[Exception], ...] = (InputError, warehouse.BuildError)
 
 
 def _final_on_bad_data(step: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn data errors into AirflowFailException (no retries) when running under Airflow."""
+    """Turn data errors into AirflowFailException: the task fails at once, without retries."""
 
     @wraps(step)
     def wrapper(*args, **kwargs):
         try:
             return step(*args, **kwargs)
         except FINAL_ERRORS as exc:
-            try:
-                from airflow.sdk.exceptions import AirflowFailException
-            except ImportError:  # pragma: no cover - Airflow is a dependency
-                raise
             raise AirflowFailException(str(exc)) from exc
 
     return wrapper
