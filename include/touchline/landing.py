@@ -18,10 +18,9 @@ from itertools import islice
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from touchline.schema import ENTITY_BY_NAME, Entity, Kind
+from touchline.schema import ENTITY_BY_NAME, Entity
 from touchline.sources.filedrop import (
     InputError,
     SourceFile,
@@ -46,15 +45,6 @@ class LandedPartition:
     path: Path
     rows: int
     source: Path | None  # None: the drop had no file for this entity that day
-
-    def as_dict(self) -> dict:
-        return {
-            "entity": self.entity,
-            "ds": self.ds.isoformat(),
-            "path": str(self.path),
-            "rows": self.rows,
-            "source": str(self.source) if self.source else None,
-        }
 
 
 def partition_dir(landing_dir: Path, entity: str, ds: dt.date) -> Path:
@@ -185,22 +175,3 @@ def _fsync_dirs(folders: Iterable[Path]) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def landed_dates(landing_dir: Path, entity: str) -> list[dt.date]:
-    root = Path(landing_dir) / entity
-    if not root.is_dir():
-        return []
-    return sorted(
-        dt.date.fromisoformat(p.name.removeprefix("ds="))
-        for p in root.iterdir()
-        if p.name.startswith("ds=") and (p / PART_NAME).exists()
-    )
-
-
-def read_partition(landing_dir: Path, entity: str, ds: dt.date) -> pa.Table:
-    return pq.read_table(partition_dir(landing_dir, entity, ds) / PART_NAME)
-
-
-def snapshot_entities() -> list[str]:
-    return [name for name, e in ENTITY_BY_NAME.items() if e.kind is Kind.SNAPSHOT]
