@@ -234,6 +234,7 @@ def test_dags_folder_is_where_the_dags_are_mounted(services):
         env = environment(services[name])
         assert env["AIRFLOW__CORE__DAGS_FOLDER"] == mount_target(services[name], "./dags")
         assert env["TOUCHLINE_DBT_PROJECT_DIR"] == mount_target(services[name], "./dbt_project")
+        assert env["TOUCHLINE_EXPECTATIONS_DIR"] == mount_target(services[name], "./expectations")
 
 
 def test_touchline_data_paths_are_on_the_data_volume(services):

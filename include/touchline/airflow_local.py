@@ -61,6 +61,7 @@ def airflow_env(paths: Settings) -> dict[str, str]:
         TOUCHLINE_WAREHOUSE=str(paths.warehouse),
         TOUCHLINE_OUTPUT_DIR=str(paths.output_dir),
         TOUCHLINE_DBT_PROJECT_DIR=str(paths.dbt_project_dir),
+        TOUCHLINE_EXPECTATIONS_DIR=str(paths.expectations_dir),
     )
     return env
 

@@ -130,6 +130,10 @@ def _print_summary(run_dir: Path, warehouse: Path | None = None) -> None:
     for name, count in summary["tasks_per_worklist"].items():
         print(f"  {name:<48} {count:>5}")
     print(f"Work lists:      {run_dir}")
+    quality = summary.get("quality")
+    if quality:
+        report = (run_dir / quality["report"]).resolve()
+        print(f"Data quality:    {quality['status']} ({report})")
     if warehouse is not None:
         print(f"Warehouse:       {warehouse}")
 

@@ -8,6 +8,7 @@
 | TOUCHLINE_WAREHOUSE       | $TOUCHLINE_HOME/warehouse.duckdb | the published DuckDB file     |
 | TOUCHLINE_OUTPUT_DIR      | ./output                     | work lists (CONTRACT.md 3)        |
 | TOUCHLINE_DBT_PROJECT_DIR | the repository's dbt_project | the dbt project                   |
+| TOUCHLINE_EXPECTATIONS_DIR| the repository's expectations| quality-gate suites and thresholds|
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Settings:
     warehouse: Path
     output_dir: Path
     dbt_project_dir: Path
+    expectations_dir: Path
 
     @property
     def state_dir(self) -> Path:
@@ -63,4 +65,5 @@ def settings() -> Settings:
         warehouse=_path("TOUCHLINE_WAREHOUSE", home / "warehouse.duckdb"),
         output_dir=_path("TOUCHLINE_OUTPUT_DIR", Path("output")),
         dbt_project_dir=_path("TOUCHLINE_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project"),
+        expectations_dir=_path("TOUCHLINE_EXPECTATIONS_DIR", REPO_ROOT / "expectations"),
     )

@@ -1,4 +1,4 @@
-"""Extract: land one source family's files of the drop for a run date."""
+"""Extract: parse one source family's files of the drop for a run date."""
 
 from __future__ import annotations
 
@@ -6,27 +6,46 @@ import datetime as dt
 import logging
 
 from touchline.config import Settings
-from touchline.landing import land_entities
+from touchline.landing import land_entities, stage_entities
 from touchline.schema import FAMILIES
 
 log = logging.getLogger(__name__)
 
 
-def land_family(family: str, run_date: dt.date, paths: Settings) -> dict:
-    """Validate and land every entity of ``family`` for ``run_date``; all or nothing.
-
-    Returns a small summary (rows per entity) for the task log and XCom.
-    """
+def _entities(family: str) -> tuple[str, ...]:
     if family not in FAMILIES:
         raise KeyError(f"unknown source family {family!r}; known: {', '.join(FAMILIES)}")
-    landed = land_entities(FAMILIES[family], paths.source_dir, paths.landing_dir, run_date)
-    summary = {p.entity: p.rows for p in landed}
-    log.info("landed %s for %s: %s", family, run_date, summary)
+    return FAMILIES[family]
+
+
+def stage_family(family: str, run_date: dt.date, paths: Settings) -> dict:
+    """Parse every entity of ``family`` for ``run_date`` into the staging folder; all or none.
+
+    The staged batches are published into the landing partitions by the quality gate
+    (``touchline.quality.gates.gate_before_load``) once they passed it. Returns rows per
+    entity for the task log and XCom.
+    """
+    staged = stage_entities(_entities(family), paths.source_dir, paths.landing_dir, run_date)
+    summary = {batch.entity: batch.rows for batch in staged}
+    log.info("staged %s for %s: %s", family, run_date, summary)
     return {"family": family, "run_date": run_date.isoformat(), "rows": summary}
 
 
+def land_family(family: str, run_date: dt.date, paths: Settings) -> dict:
+    """Parse and publish ``family`` for ``run_date`` at once, without the quality gate."""
+    landed = land_entities(_entities(family), paths.source_dir, paths.landing_dir, run_date)
+    return {
+        "family": family,
+        "run_date": run_date.isoformat(),
+        "rows": {p.entity: p.rows for p in landed},
+    }
+
+
 def land_history(paths: Settings, dates: list[dt.date]) -> None:
-    """Land every family for each of ``dates`` (the history before a first scheduled run)."""
+    """Land every family for each of ``dates``: the trusted history before a first nightly run.
+
+    History goes straight to the partitions; every nightly run after it passes the gate.
+    """
     for day in dates:
         for family in FAMILIES:
             land_family(family, day, paths)

@@ -1,40 +1,40 @@
 """Immutable landing of a drop date as Parquet: ``landing/<entity>/ds=<date>/part-0.parquet``.
 
-Every entity of a source family is first validated into a hidden temporary file in the entity's
-folder; only when all of them are good are the temporaries renamed into place (a rename
-within one folder is atomic). Re-landing a date replaces exactly that date's partitions and
-touches nothing else. A bad file raises :class:`InputError` and leaves the landing as it was.
+Landing is two steps. *Staging* parses every entity of a source family against the contract
+into ``landing/.staged/<date>/<entity>.parquet`` (all of the family or none of it; a bad
+file raises :class:`InputError`). *Publishing* renames staged batches into their partitions,
+one atomic rename each, and happens only after the quality gate passed them
+(``touchline.quality``). Re-landing a date replaces exactly that date's partitions and
+touches nothing else; a batch that fails either step leaves the partitions as they were.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 
-import duckdb
 import pyarrow.parquet as pq
 
-from touchline.schema import ENTITY_BY_NAME, Entity
+from touchline.schema import ENTITIES, ENTITY_BY_NAME, Entity
 from touchline.sources.filedrop import (
     InputError,
     SourceFile,
     find_file,
     output_schema,
-    read_header,
     read_typed,
-    records_with_lines,
     typed_schema,
 )
 
 log = logging.getLogger(__name__)
 
 PART_NAME = "part-0.parquet"
+STAGING = ".staged"
 PARQUET_OPTIONS = {"compression": "zstd", "use_dictionary": True, "write_statistics": True}
 
 
@@ -47,6 +47,40 @@ class LandedPartition:
     source: Path | None  # None: the drop had no file for this entity that day
 
 
+@dataclass(frozen=True)
+class StagedBatch:
+    """One entity of a drop date, parsed and typed, waiting for the quality gate."""
+
+    entity: str
+    ds: dt.date
+    path: Path
+    rows: int
+    source: Path | None
+
+    @property
+    def manifest(self) -> Path:
+        return self.path.with_suffix(".json")
+
+    def as_dict(self) -> dict:
+        return {
+            "entity": self.entity,
+            "ds": self.ds.isoformat(),
+            "path": str(self.path),
+            "rows": self.rows,
+            "source": str(self.source) if self.source else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> StagedBatch:
+        return cls(
+            data["entity"],
+            dt.date.fromisoformat(data["ds"]),
+            Path(data["path"]),
+            int(data["rows"]),
+            Path(data["source"]) if data["source"] else None,
+        )
+
+
 def partition_dir(landing_dir: Path, entity: str, ds: dt.date) -> Path:
     return Path(landing_dir) / entity / f"ds={ds.isoformat()}"
 
@@ -55,87 +89,41 @@ def drop_dir(source_dir: Path, ds: dt.date) -> Path:
     return Path(source_dir) / ds.isoformat()
 
 
-def _stage(source: SourceFile | None, entity: Entity, target: Path) -> tuple[Path, int]:
-    """Validate ``source`` into a temporary file beside ``target``; return it and its rows."""
-    entity_dir = target.parent.parent  # staged beside the partitions, never inside one
-    entity_dir.mkdir(parents=True, exist_ok=True)
-    temporary = entity_dir / f".{target.parent.name}.{uuid.uuid4().hex}.partial"
+def staging_dir(landing_dir: Path, ds: dt.date) -> Path:
+    """Where a run's validated batches wait for the quality gate (outside every entity glob)."""
+    return Path(landing_dir) / STAGING / ds.isoformat()
+
+
+def _write_typed(source: SourceFile | None, entity: Entity, temporary: Path) -> int:
+    """Validate ``source`` against the contract into ``temporary``; return its rows."""
+    if source is None:
+        pq.write_table(output_schema(entity, []).empty_table(), temporary, **PARQUET_OPTIONS)
+        return 0
     rows = 0
-    try:
-        if source is None:
-            schema = output_schema(entity, [])
-            pq.write_table(schema.empty_table(), temporary, **PARQUET_OPTIONS)
-        else:
-            with pq.ParquetWriter(temporary, typed_schema(source), **PARQUET_OPTIONS) as writer:
-                for batch in read_typed(source):
-                    writer.write_batch(batch)
-                    rows += batch.num_rows
-            _check_unique_key(source, temporary)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return temporary, rows
+    with pq.ParquetWriter(temporary, typed_schema(source), **PARQUET_OPTIONS) as writer:
+        for batch in read_typed(source):
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    return rows
 
 
-def _check_unique_key(source: SourceFile, staged: Path) -> None:
-    """A key appearing twice in one file stops the entity (CONTRACT.md section 1)."""
-    key = source.entity.key
-    columns = ", ".join(f'"{name}"' for name in key)
-    not_null = " and ".join(f'"{name}" is not null' for name in key)
-    with duckdb.connect() as con:
-        duplicate = con.execute(
-            f"""
-            select {columns}, count(*) as copies
-            from read_parquet(?)
-            where {not_null}
-            group by all
-            having count(*) > 1
-            limit 1
-            """,
-            [str(staged)],
-        ).fetchone()
-    if duplicate is None:
-        return
-    value = "/".join(str(v) for v in duplicate[:-1])
-    line = _first_line_of(source, key, duplicate[:-1], occurrence=2)
-    raise InputError(
-        source.path,
-        f"duplicate id: the key appears {duplicate[-1]} times",
-        line=line,
-        column="+".join(key),
-        value=value,
-        expected="each id once per file",
-    )
-
-
-def _first_line_of(
-    source: SourceFile, key: tuple[str, ...], values: tuple, occurrence: int
-) -> int | None:
-    """The line of the n-th record holding ``values`` in the ``key`` columns (CSV only)."""
-    if source.is_parquet:
-        return None
-    wanted = [str(v) for v in values]
-    header = read_header(source.path)
-    positions = [header.index(name) for name in key]
-    matches = (
-        line
-        for line, record in records_with_lines(source.path)
-        if [record[p].strip() for p in positions] == wanted
-    )
-    return next(islice(matches, occurrence - 1, None), None)
-
-
-def land_entities(
+def stage_entities(
     entities: Iterable[str],
     source_dir: Path,
     landing_dir: Path,
     ds: dt.date,
-) -> list[LandedPartition]:
-    """Land the given entities of the drop for ``ds``: all of them, or none."""
+) -> list[StagedBatch]:
+    """Parse the given entities of the drop for ``ds`` into the staging folder: all or none.
+
+    Each entity becomes ``<staging>/<entity>.parquet`` with a small manifest naming its
+    source file. Nothing under the published partitions changes.
+    """
     folder = drop_dir(source_dir, ds)
     if not folder.is_dir():
         raise InputError(folder, f"no drop for {ds.isoformat()}: the folder does not exist")
-    staged: list[tuple[Path, Path, LandedPartition]] = []
+    target_dir = staging_dir(landing_dir, ds)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    written: list[tuple[Path, StagedBatch]] = []
     try:
         for name in entities:
             entity = ENTITY_BY_NAME[name]
@@ -146,26 +134,103 @@ def land_entities(
                     "required file is missing from the drop",
                     expected=f"a full {entity.name} snapshot in every date folder",
                 )
-            target = partition_dir(landing_dir, entity.name, ds) / PART_NAME
-            temporary, rows = _stage(source, entity, target)
-            landed = LandedPartition(entity.name, ds, target, rows, source.path if source else None)
-            staged.append((temporary, target, landed))
+            temporary = target_dir / f".{entity.name}.{uuid.uuid4().hex}.partial"
+            try:
+                rows = _write_typed(source, entity, temporary)
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
+            staged = StagedBatch(
+                entity.name,
+                ds,
+                target_dir / f"{entity.name}.parquet",
+                rows,
+                source.path if source else None,
+            )
+            written.append((temporary, staged))
             log.info(
-                "validated %s for %s: %d rows from %s",
+                "parsed %s for %s: %d rows from %s",
                 entity.name,
                 ds,
                 rows,
                 source.path.name if source else "(no file: empty partition)",
             )
     except BaseException:
-        for temporary, _, _ in staged:
+        for temporary, _ in written:
             temporary.unlink(missing_ok=True)
         raise
-    for temporary, target, _ in staged:
-        target.parent.mkdir(exist_ok=True)
-        os.replace(temporary, target)
-    _fsync_dirs({target.parent for _, target, _ in staged})
-    return [landed for _, _, landed in staged]
+    for temporary, staged in written:
+        os.replace(temporary, staged.path)
+        staged.manifest.write_text(json.dumps(staged.as_dict(), indent=2) + "\n")
+    return [staged for _, staged in written]
+
+
+def staged_batches(landing_dir: Path, ds: dt.date) -> list[StagedBatch]:
+    """The batches waiting in the staging folder for ``ds``, in schema order."""
+    folder = staging_dir(landing_dir, ds)
+    found = []
+    for entity in ENTITIES:
+        manifest = folder / f"{entity.name}.json"
+        if manifest.exists() and (folder / f"{entity.name}.parquet").exists():
+            found.append(StagedBatch.from_dict(json.loads(manifest.read_text())))
+    return found
+
+
+def publish_staged(
+    landing_dir: Path, ds: dt.date, entities: Iterable[str] | None = None
+) -> list[LandedPartition]:
+    """Move staged batches into their partitions (one atomic rename each)."""
+    wanted = set(entities) if entities is not None else None
+    published = []
+    for staged in staged_batches(landing_dir, ds):
+        if wanted is not None and staged.entity not in wanted:
+            continue
+        target = partition_dir(landing_dir, staged.entity, ds) / PART_NAME
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, target)
+        staged.manifest.unlink(missing_ok=True)
+        published.append(LandedPartition(staged.entity, ds, target, staged.rows, staged.source))
+    _fsync_dirs({p.path.parent for p in published})
+    folder = staging_dir(landing_dir, ds)
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+    return published
+
+
+def land_entities(
+    entities: Iterable[str],
+    source_dir: Path,
+    landing_dir: Path,
+    ds: dt.date,
+) -> list[LandedPartition]:
+    """Parse and publish the given entities for ``ds`` without the quality gate.
+
+    For history known to be good (the demo's earlier days, test fixtures); the nightly DAG
+    stages, runs the gate, and publishes only what passed.
+    """
+    names = list(entities)
+    stage_entities(names, source_dir, landing_dir, ds)
+    return publish_staged(landing_dir, ds, names)
+
+
+def previous_partition(landing_dir: Path, entity: str, ds: dt.date, days_back: int = 1):
+    """The newest published partition of ``entity`` at least ``days_back`` days before ``ds``."""
+    limit = ds - dt.timedelta(days=days_back)
+    best: tuple[dt.date, Path] | None = None
+    folder = Path(landing_dir) / entity
+    if not folder.is_dir():
+        return None
+    for child in folder.iterdir():
+        if not child.name.startswith("ds="):
+            continue
+        try:
+            day = dt.date.fromisoformat(child.name[3:])
+        except ValueError:
+            continue
+        part = child / PART_NAME
+        if day <= limit and part.exists() and (best is None or day > best[0]):
+            best = (day, part)
+    return best
 
 
 def _fsync_dirs(folders: Iterable[Path]) -> None:

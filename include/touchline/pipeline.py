@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -18,11 +19,18 @@ from airflow.sdk.exceptions import AirflowFailException
 from touchline import extract, warehouse
 from touchline.config import Settings
 from touchline.exports import files
+from touchline.quality import gates
+from touchline.quality.suites import SuiteError
 from touchline.sources.filedrop import InputError
 
 log = logging.getLogger(__name__)
 
-FINAL_ERRORS: tuple[type[Exception], ...] = (InputError, warehouse.BuildError)
+FINAL_ERRORS: tuple[type[Exception], ...] = (
+    InputError,
+    warehouse.BuildError,
+    gates.GateFailed,
+    SuiteError,
+)
 
 
 def _final_on_bad_data(step: Callable[..., Any]) -> Callable[..., Any]:
@@ -49,14 +57,40 @@ def run_context() -> tuple[dt.date, Settings]:
 
 @_final_on_bad_data
 def extract_family(family: str) -> dict:
+    """Parse the family's files into the staging folder (the contract check)."""
     run_date, paths = run_context()
-    return extract.land_family(family, run_date, paths)
+    gates.start_run(paths, run_date)
+    started = time.monotonic()
+    try:
+        summary = extract.stage_family(family, run_date, paths)
+    except InputError as exc:
+        gates.record_extract(paths, run_date, family, error=exc, seconds=time.monotonic() - started)
+        raise
+    gates.record_extract(
+        paths, run_date, family, rows=summary["rows"], seconds=time.monotonic() - started
+    )
+    return summary
+
+
+@_final_on_bad_data
+def gate_before_load() -> dict:
+    """Validate the staged batches; publish them into the landing when they pass."""
+    run_date, paths = run_context()
+    return gates.gate_before_load(paths, run_date)
 
 
 @_final_on_bad_data
 def build_warehouse() -> dict:
+    """dbt build on a copy of the warehouse, kept as the candidate for the next gate."""
     run_date, paths = run_context()
-    return warehouse.build(paths, run_date).as_dict()
+    return warehouse.build(paths, run_date, publish=False).as_dict()
+
+
+@_final_on_bad_data
+def gate_before_export() -> dict:
+    """Validate the candidate's marts; publish the warehouse when they pass."""
+    run_date, paths = run_context()
+    return gates.gate_before_export(paths, run_date)
 
 
 @_final_on_bad_data

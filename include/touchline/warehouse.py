@@ -2,8 +2,10 @@
 
 DuckDB allows one writer per file, and readers (BI tools, exports) should never see a half
 built warehouse. So a build copies the published file, runs every model and test of the
-dbt project against the copy in a single dbt process, and on success renames the copy over
-the published file (an atomic rename). A failed build leaves the published file as it was.
+dbt project against the copy in a single dbt process, and on success keeps the copy as the
+*candidate*. The nightly DAG validates the candidate's marts (the gate before export) and
+only then renames it over the published file (an atomic rename); a direct build may publish
+at once. A failed build or a failed gate leaves the published file as it was.
 """
 
 from __future__ import annotations
@@ -107,12 +109,34 @@ def _failures(run_results: Path) -> tuple[dict[str, int], list[str]]:
     return counts, failures
 
 
-def build(paths: Settings, run_date: dt.date) -> BuildResult:
-    """Build every model, seed and test for ``run_date`` and publish the warehouse."""
+def candidate_path(paths: Settings) -> Path:
+    """The last passed build, waiting for the gate before export."""
+    return paths.warehouse.with_name(f".{paths.warehouse.name}.candidate")
+
+
+def publish_candidate(paths: Settings) -> Path:
+    """Make the candidate the published warehouse (an atomic rename)."""
+    candidate = candidate_path(paths)
+    if not candidate.exists():
+        raise BuildError(f"no built warehouse to publish at {candidate}; run the build first")
+    os.replace(candidate, paths.warehouse)
+    log.info("published %s", paths.warehouse)
+    return paths.warehouse
+
+
+def discard_candidate(paths: Settings) -> None:
+    candidate = candidate_path(paths)
+    for leftover in (candidate, candidate.with_name(candidate.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+
+
+def build(paths: Settings, run_date: dt.date, publish: bool = True) -> BuildResult:
+    """Build every model, seed and test for ``run_date``; publish it, or keep the candidate."""
     started = time.monotonic()
     published = paths.warehouse
     published.parent.mkdir(parents=True, exist_ok=True)
     working = published.with_name(f".{published.name}.building")
+    discard_candidate(paths)
     for leftover in (working, working.with_name(working.name + ".wal")):
         leftover.unlink(missing_ok=True)
     if published.exists():
@@ -131,12 +155,14 @@ def build(paths: Settings, run_date: dt.date) -> BuildResult:
             )
         with duckdb.connect(str(working)) as con:  # fold any write-ahead log into the file
             con.execute("checkpoint")
-        os.replace(working, published)
+        os.replace(working, candidate_path(paths))
     finally:
         for leftover in (working, working.with_name(working.name + ".wal")):
             leftover.unlink(missing_ok=True)
+    if publish:
+        publish_candidate(paths)
     result = BuildResult(run_date, published, time.monotonic() - started, counts)
-    log.info("built and published %s in %.1fs: %s", published, result.seconds, counts)
+    log.info("built %s in %.1fs: %s", candidate_path(paths), result.seconds, counts)
     return result
 
 

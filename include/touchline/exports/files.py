@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from touchline.quality.report import report_dir
+
 log = logging.getLogger(__name__)
 
 WORKLIST_COLUMNS = [
@@ -130,6 +132,8 @@ def export_files(warehouse: Path, output_dir: Path, run_date: dt.date) -> dict:
             )
             accounts = _query(con, ACCOUNT_COLUMNS, "main.dim_accounts", "account_id")
         summary = _write_all(staging, worklist, automation, accounts, run_date)
+        summary["quality"] = _quality(output_dir, run_date, final)
+        (staging / "run_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         _swap_into_place(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -161,8 +165,20 @@ def _write_all(staging: Path, worklist, automation, accounts, run_date: dt.date)
         "human_tasks": len(worklist),
         "automation_items": len(automation),
     }
-    (staging / "run_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _quality(output_dir: Path, run_date: dt.date, final: Path) -> dict:
+    """The run's validation report, linked relative to the run folder."""
+    folder = report_dir(output_dir, run_date)
+    status = "missing"
+    if (folder / "report.json").exists():
+        status = json.loads((folder / "report.json").read_text(encoding="utf-8"))["status"]
+    return {
+        "status": status,
+        "report": os.path.relpath(folder / "report.html", final),
+        "report_json": os.path.relpath(folder / "report.json", final),
+    }
 
 
 def _swap_into_place(staging: Path, final: Path) -> None:

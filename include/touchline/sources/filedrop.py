@@ -1,9 +1,12 @@
-"""Read and validate one entity file of a file drop (CONTRACT.md section 1).
+"""Read and type one entity file of a file drop (CONTRACT.md section 1).
 
-A file is read in batches (bounded memory), every value is checked against the entity's
-schema and cast to its type, and the typed batches are handed on. The first bad value stops
-the entity with an :class:`InputError` that names the file, line, column, value and what was
-expected. Duplicate keys are checked by the caller over the whole file (see ``landing``).
+A file is read in batches (bounded memory) and every value is cast to its column's type.
+What stops a file here is what makes it unreadable: a missing file or required column, a
+ragged row, a value that does not parse as its type (date, number, timestamp, boolean). The
+first such value raises an :class:`InputError` naming the file, line, column, value and what
+was expected. Rules on parsed values (required values present, enums, ranges, unique keys)
+are the quality gate's (``touchline.quality`` and the suites in ``expectations/``), which
+reports the same file, line, column and value.
 """
 
 from __future__ import annotations
@@ -215,40 +218,28 @@ def _raw_batches(source: SourceFile, header: list[str]) -> Iterator[pa.RecordBat
 
 
 def _typed_sql(column: Column, raw: str) -> tuple[str, str]:
-    """SQL for the typed value and for 'this value is bad' of one column."""
+    """SQL for the typed value and for 'this value does not parse' of one column."""
     text = f"nullif(trim({raw}), '')"
-    missing = f"({text} is null)"
     if column.type in (Type.STRING, Type.ENUM):
-        typed = text
-        bad = "false"
-        if column.type is Type.ENUM:
-            allowed = ", ".join(f"'{v}'" for v in column.values)
-            bad = f"({text} not in ({allowed}))"
-    elif column.type is Type.BOOLEAN:
+        return text, "false"
+    if column.type is Type.BOOLEAN:
         typed = f"case lower({text}) when 'true' then true when 'false' then false end"
-        bad = f"({text} is not null and {typed} is null)"
+        valid = f"{typed} is not null"
     elif column.type in (Type.INTEGER, Type.DECIMAL):
         number = f"try_cast({text} as double)"
         valid = f"isfinite({number})"
         if column.type is Type.INTEGER:
             valid += f" and {number} = trunc({number})"
-        if column.min_value is not None:
-            valid += f" and {number} >= {column.min_value}"
-        if column.max_value is not None:
-            valid += f" and {number} <= {column.max_value}"
         typed = f"cast({number} as bigint)" if column.type is Type.INTEGER else number
-        bad = f"({text} is not null and not coalesce({valid}, false))"
     elif column.type is Type.DATE:
         typed = f"try_cast({text} as date)"
-        bad = f"({text} is not null and {typed} is null)"
+        valid = f"{typed} is not null"
     elif column.type is Type.TIMESTAMP:
         typed = f"(try_cast({text} as timestamptz) at time zone 'UTC')"
-        bad = f"({text} is not null and {typed} is null)"
+        valid = f"{typed} is not null"
     else:  # pragma: no cover - every Type is handled above
         raise AssertionError(column.type)
-    if column.required:
-        bad = f"({missing} or coalesce({bad}, false))"
-    return typed, f"coalesce({bad}, false)"
+    return typed, f"({text} is not null and not coalesce({valid}, false))"
 
 
 def _quote(name: str) -> str:
@@ -336,10 +327,9 @@ def _raise_bad_value(
             value=value,
             expected=column.expected,
         )
-    message = "required value is empty" if not value.strip() else "bad value"
     raise InputError(
         source.path,
-        message,
+        "value does not parse",
         line=physical_line(source.path, record_index),
         column=column.name,
         value=value,

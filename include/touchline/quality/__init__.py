@@ -1,0 +1,1 @@
+"""Data-quality gates with Great Expectations: before load and before export."""

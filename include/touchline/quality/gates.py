@@ -1,0 +1,376 @@
+"""The two quality gates of the nightly run, and the contract results of the extract tasks.
+
+*Before load*: every staged batch of the day's drop is validated with its suite from
+``expectations/landed.py``; only when no expectation of severity ``fail`` failed are the
+batches published into the landing partitions (so neither the landing nor the warehouse
+changes on a bad drop). *Before export*: the candidate warehouse of the night's build is
+validated with ``expectations/marts.py``; only then is it published and are work lists
+written. Each gate writes its part of the run's report (``touchline.quality.report``) and,
+on failure, raises :class:`GateFailed` with the dataset, the expectation, what was observed
+and a few offending rows by id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from touchline import warehouse
+from touchline.config import Settings
+from touchline.landing import (
+    StagedBatch,
+    previous_partition,
+    publish_staged,
+    staged_batches,
+)
+from touchline.quality import report
+from touchline.quality.engine import CHUNK_ROWS, ROW_COLUMN, Outcome, Validator, frames
+from touchline.quality.suites import Baseline, ExportContext, LoadContext, Suites, load
+from touchline.schema import ENTITIES, ENTITY_BY_NAME, Entity, Kind
+from touchline.sources.filedrop import physical_line
+
+log = logging.getLogger(__name__)
+
+SHOWN_FAILURES = 8
+VALUE_EXPECTATIONS = {
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_be_between",
+    "expect_column_pair_values_a_to_be_greater_than_b",
+}
+
+
+class GateFailed(RuntimeError):
+    """Data failed an expectation of severity ``fail``; the run stops at this gate."""
+
+
+# -- the extract tasks' part of the report --------------------------------------------------
+
+
+def record_extract(
+    paths: Settings,
+    run_date: dt.date,
+    family: str,
+    *,
+    rows: dict[str, int] | None = None,
+    error: Exception | None = None,
+    seconds: float = 0.0,
+) -> None:
+    """The contract check of one family (parsing the drop) as a step of the report."""
+    report.record(
+        paths.output_dir,
+        run_date,
+        {
+            "step": f"extract_{family}",
+            "title": f"Contract check: {family} files",
+            "status": report.FAILED if error else report.PASSED,
+            "seconds": round(seconds, 3),
+            "message": str(error) if error else None,
+            "datasets": [{"name": name, "rows": count} for name, count in (rows or {}).items()],
+        },
+    )
+
+
+def start_run(paths: Settings, run_date: dt.date) -> None:
+    """A new run of the date: the gates' parts of an earlier run no longer apply."""
+    report.forget(paths.output_dir, run_date, report.GATES)
+
+
+# -- before load ----------------------------------------------------------------------------
+
+
+def _baseline(landing_dir: Path, entity: Entity, run_date: dt.date) -> Baseline | None:
+    """Snapshots compare with the previous day, events with the same weekday a week before."""
+    days_back = 1 if entity.kind is Kind.SNAPSHOT else 7
+    found = previous_partition(landing_dir, entity.name, run_date, days_back)
+    if found is None:
+        return None
+    day, part = found
+    return Baseline(day, pq.ParquetFile(part).metadata.num_rows)
+
+
+def _known_accounts(con, landing_dir: Path, run_date: dt.date, staged: list[StagedBatch]):
+    """Accounts a row may name: today's staged snapshot and the previous published one."""
+    files = [str(b.path) for b in staged if b.entity == "accounts"]
+    previous = previous_partition(landing_dir, "accounts", run_date, 1)
+    if previous is not None:
+        files.append(str(previous[1]))
+    if files:
+        con.execute(
+            "create or replace temp table known_accounts as "
+            "select distinct account_id from read_parquet(?, union_by_name = true)",
+            [files],
+        )
+    else:
+        con.execute("create or replace temp table known_accounts (account_id varchar)")
+
+
+def _read(con, sql: str, parameters: list[Any] | None = None) -> Iterator:
+    reader = con.execute(sql, parameters or []).fetch_record_batch(CHUNK_ROWS)
+    produced = False
+    for chunk in frames(reader):
+        produced = True
+        yield chunk
+    if not produced:
+        yield from frames([pa.RecordBatch.from_pylist([], schema=reader.schema)])
+
+
+def _suite(expectations: list):
+    import great_expectations as gx
+
+    return gx.ExpectationSuite(name="suite", expectations=expectations)
+
+
+def _locate(outcomes: list[Outcome], batch: StagedBatch) -> None:
+    """Name the file and line of each failing expectation's first offending row."""
+    if batch.source is None:
+        return
+    for outcome in outcomes:
+        if outcome.success or not outcome.row_numbers:
+            continue
+        row = min(outcome.row_numbers)
+        if batch.source.suffix == ".parquet":
+            outcome.location = f"{batch.source}, row {row + 1}"
+        else:
+            outcome.location = f"{batch.source}, line {physical_line(batch.source, row)}"
+
+
+def _validate_batch(
+    validator: Validator,
+    suites: Suites,
+    con,
+    batch: StagedBatch,
+    paths: Settings,
+    run_date: dt.date,
+) -> dict[str, Any]:
+    entity = ENTITY_BY_NAME[batch.entity]
+    checks_accounts = entity.name != "accounts" and "account_id" in entity.by_name
+    context = LoadContext(
+        entity=entity,
+        run_date=run_date,
+        thresholds=suites.thresholds["before_load"],
+        baseline=_baseline(paths.landing_dir, entity, run_date),
+        checks_accounts=checks_accounts,
+    )
+    join = ""
+    known = ""
+    if checks_accounts:
+        join = "left join known_accounts as known on batch.account_id = known.account_id"
+        known = ", known.account_id as known_account_id"
+    rows_sql = (
+        f"select batch.* exclude (file_row_number), batch.file_row_number as {ROW_COLUMN}{known} "
+        f"from read_parquet(?, file_row_number = true) as batch {join}"
+    )
+    key_columns = ", ".join(f'"{name}"' for name in entity.key)
+    keys_sql = (
+        f"select {key_columns}, file_row_number as {ROW_COLUMN} "
+        "from read_parquet(?, file_row_number = true)"
+    )
+    ids = entity.key
+    row_outcomes, rows, row_seconds = validator.validate(
+        entity.name,
+        "rows",
+        _suite(suites.landed.rows_suite(context)),
+        _read(con, rows_sql, [str(batch.path)]),
+        ids,
+    )
+    key_outcomes, _, key_seconds = validator.validate(
+        entity.name,
+        "keys",
+        _suite(suites.landed.keys_suite(context)),
+        _read(con, keys_sql, [str(batch.path)]),
+        ids,
+    )
+    outcomes = row_outcomes + key_outcomes
+    _locate(outcomes, batch)
+    return {
+        "name": entity.name,
+        "rows": rows,
+        "seconds": round(row_seconds + key_seconds, 3),
+        "source": str(batch.source) if batch.source else None,
+        "baseline": (
+            {"ds": context.baseline.ds.isoformat(), "rows": context.baseline.rows}
+            if context.baseline
+            else None
+        ),
+        "outcomes": outcomes,
+    }
+
+
+def gate_before_load(paths: Settings, run_date: dt.date) -> dict[str, Any]:
+    """Validate the staged drop of ``run_date``; publish it into the landing if it passes."""
+    started = time.monotonic()
+    suites = load(paths.expectations_dir)
+    staged = staged_batches(paths.landing_dir, run_date)
+    missing = sorted({e.name for e in ENTITIES} - {b.entity for b in staged})
+    if missing:
+        raise GateFailed(
+            f"gate before load for {run_date}: no staged batch for {', '.join(missing)}; "
+            "the extract tasks must run first"
+        )
+    validator = Validator()
+    datasets = []
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        _known_accounts(con, paths.landing_dir, run_date, staged)
+        for batch in staged:
+            datasets.append(_validate_batch(validator, suites, con, batch, paths, run_date))
+            log.info(
+                "validated %s: %d rows in %.2fs",
+                batch.entity,
+                datasets[-1]["rows"],
+                datasets[-1]["seconds"],
+            )
+    return _conclude(
+        paths,
+        run_date,
+        step="before_load",
+        title="Gate before load (landed batches)",
+        datasets=datasets,
+        seconds=time.monotonic() - started,
+        on_pass=lambda: {
+            "published": [p.entity for p in publish_staged(paths.landing_dir, run_date)]
+        },
+        kept="the staged batches were not published; the landing and the warehouse are unchanged",
+    )
+
+
+# -- before export --------------------------------------------------------------------------
+
+
+def gate_before_export(paths: Settings, run_date: dt.date) -> dict[str, Any]:
+    """Validate the candidate warehouse's marts; publish it if they pass."""
+    started = time.monotonic()
+    suites = load(paths.expectations_dir)
+    candidate = warehouse.candidate_path(paths)
+    if not candidate.exists():
+        raise GateFailed(
+            f"gate before export for {run_date}: no built warehouse at {candidate}; "
+            "the build must run first"
+        )
+    validator = Validator()
+    datasets = []
+    with duckdb.connect(str(candidate), read_only=True) as con:
+        codes = tuple(
+            r[0] for r in con.execute("select touchpoint from main.touchpoints").fetchall()
+        )
+        context = ExportContext(run_date, suites.thresholds["before_export"], codes)
+        expectations = suites.marts.suites(context)
+        for name, batch in suites.marts.BATCHES.items():
+            outcomes, rows, seconds = validator.validate(
+                name,
+                "mart",
+                _suite(expectations[name]),
+                _read(con, batch["sql"]),
+                batch.get("ids", ()),
+            )
+            datasets.append(
+                {"name": name, "rows": rows, "seconds": round(seconds, 3), "outcomes": outcomes}
+            )
+    return _conclude(
+        paths,
+        run_date,
+        step="before_export",
+        title="Gate before export (marts)",
+        datasets=datasets,
+        seconds=time.monotonic() - started,
+        on_pass=lambda: {"published": str(warehouse.publish_candidate(paths))},
+        kept=(
+            "the build was not published and no work list was written; the candidate is kept "
+            f"for inspection at {candidate}"
+        ),
+    )
+
+
+# -- shared ---------------------------------------------------------------------------------
+
+
+def _conclude(
+    paths: Settings,
+    run_date: dt.date,
+    *,
+    step: str,
+    title: str,
+    datasets: list[dict[str, Any]],
+    seconds: float,
+    on_pass,
+    kept: str,
+) -> dict[str, Any]:
+    outcomes: list[Outcome] = [o for d in datasets for o in d["outcomes"]]
+    failed = [o for o in outcomes if o.failed]
+    warned = [o for o in outcomes if not o.success and not o.failed]
+    status = report.FAILED if failed else report.WARNED if warned else report.PASSED
+    message = _failure_message(title, run_date, failed, kept) if failed else None
+    part = {
+        "step": step,
+        "title": title,
+        "status": status,
+        "seconds": round(seconds, 3),
+        "message": message,
+        "datasets": [{**d, "outcomes": [o.as_dict() for o in d["outcomes"]]} for d in datasets],
+    }
+    html_report = report.record(paths.output_dir, run_date, part)
+    for outcome in warned:
+        log.warning("%s: %s", title, describe(outcome))
+    if failed:
+        raise GateFailed(f"{message}\nreport: {html_report}")
+    summary = {
+        "step": step,
+        "status": status,
+        "expectations": len(outcomes),
+        "warnings": len(warned),
+        "seconds": round(seconds, 2),
+        "report": str(html_report),
+    }
+    summary.update(on_pass())
+    log.info("%s passed for %s: %s", title, run_date, summary)
+    return summary
+
+
+def describe(outcome: Outcome) -> str:
+    """One line: the dataset, the expectation, what was observed and the offending ids."""
+    what = outcome.expectation
+    if outcome.column:
+        what += f" on {outcome.column!r}"
+    parts = [f"{outcome.dataset}: {what}"]
+    if outcome.error:
+        parts.append(f"could not be evaluated ({outcome.error})")
+    elif outcome.aggregate:
+        parts.append(f"observed {outcome.observed_value}")
+    else:
+        share = outcome.unexpected_share
+        observed = f"{outcome.unexpected_count} of {outcome.element_count} rows unexpected"
+        if share is not None:
+            observed += f" ({share:.2%})"
+        parts.append(observed)
+        if what.split(" ")[0] in VALUE_EXPECTATIONS and outcome.sample_values:
+            shown = ", ".join(repr(v) for v in outcome.as_dict()["sample_values"][:3])
+            parts.append(f"found {shown}")
+    expected = report._expected(outcome.as_dict())
+    if expected:
+        parts.append(f"expected {expected}")
+    if outcome.location:
+        parts.append(f"first at {outcome.location}")
+    ids = outcome.sample_ids
+    if ids and any(ids):
+        shown = "; ".join(", ".join(f"{k}={v}" for k, v in row.items()) for row in ids)
+        parts.append(f"offending rows: {shown}")
+    return "; ".join(parts)
+
+
+def _failure_message(title: str, run_date: dt.date, failed: list[Outcome], kept: str) -> str:
+    lines = [
+        f"{title} failed for {run_date}: {len(failed)} expectation(s) of severity fail not met"
+    ]
+    lines += [f"- {describe(o)}" for o in failed[:SHOWN_FAILURES]]
+    if len(failed) > SHOWN_FAILURES:
+        lines.append(f"- ... and {len(failed) - SHOWN_FAILURES} more (see the report)")
+    lines.append(kept)
+    return "\n".join(lines)

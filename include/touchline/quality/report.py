@@ -1,0 +1,249 @@
+"""The run's validation report: ``<output-dir>/quality/<D>/report.json`` and ``report.html``.
+
+Each step of the run (the extract tasks' contract checks, the gate before load, the gate
+before export) writes its own part under ``parts/``; after every part the report is
+rendered again from all of them, under a lock, so parallel tasks cannot lose each other's
+part. The report sits beside the date's work-list folder, not in it: a run stopped by a gate
+writes its report and no work-list file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import html
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+STEP_ORDER = (
+    "extract_crm",
+    "extract_usage",
+    "extract_support",
+    "extract_engagement",
+    "before_load",
+    "before_export",
+)
+GATES = ("before_load", "before_export")
+
+PASSED, WARNED, FAILED = "passed", "warned", "failed"
+
+
+def report_dir(output_dir: Path, run_date: dt.date) -> Path:
+    return Path(output_dir) / "quality" / run_date.isoformat()
+
+
+def report_html(output_dir: Path, run_date: dt.date) -> Path:
+    return report_dir(output_dir, run_date) / "report.html"
+
+
+@contextmanager
+def _locked(folder: Path):
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def record(output_dir: Path, run_date: dt.date, part: dict[str, Any]) -> Path:
+    """Store one step's part and render the report again; return the HTML report's path."""
+    folder = report_dir(output_dir, run_date)
+    with _locked(folder):
+        parts = folder / "parts"
+        parts.mkdir(exist_ok=True)
+        _write_atomically(parts / f"{part['step']}.json", json.dumps(part, indent=2) + "\n")
+        _render(folder, run_date)
+    return folder / "report.html"
+
+
+def forget(output_dir: Path, run_date: dt.date, steps: Iterable[str]) -> None:
+    """Drop earlier runs' parts of ``steps`` for the date (this run will write its own)."""
+    folder = report_dir(output_dir, run_date)
+    if not folder.is_dir():
+        return
+    with _locked(folder):
+        for step in steps:
+            (folder / "parts" / f"{step}.json").unlink(missing_ok=True)
+        _render(folder, run_date)
+
+
+def _parts(folder: Path) -> list[dict[str, Any]]:
+    found = {}
+    for path in (folder / "parts").glob("*.json"):
+        part = json.loads(path.read_text(encoding="utf-8"))
+        found[part["step"]] = part
+    order = {step: n for n, step in enumerate(STEP_ORDER)}
+    return [found[s] for s in sorted(found, key=lambda s: (order.get(s, len(order)), s))]
+
+
+def overall_status(parts: list[dict[str, Any]]) -> str:
+    statuses = {p["status"] for p in parts}
+    if FAILED in statuses:
+        return FAILED
+    if not all(any(p["step"] == gate for p in parts) for gate in GATES):
+        return "incomplete"
+    return WARNED if WARNED in statuses else PASSED
+
+
+def _render(folder: Path, run_date: dt.date) -> None:
+    parts = _parts(folder)
+    report = {
+        "run_date": run_date.isoformat(),
+        "status": overall_status(parts),
+        "rendered_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "steps": parts,
+    }
+    _write_atomically(folder / "report.json", json.dumps(report, indent=2) + "\n")
+    _write_atomically(folder / "report.html", render_html(report))
+
+
+# -- HTML ----------------------------------------------------------------------------------
+
+_COLOURS = {PASSED: "#1a7f37", WARNED: "#9a6700", FAILED: "#cf222e", "incomplete": "#57606a"}
+
+_STYLE = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #1f2328 }
+h1 { font-size: 1.5em } h2 { font-size: 1.2em; margin-top: 2em }
+table { border-collapse: collapse; width: 100%; margin: .5em 0 1em }
+th, td { border-bottom: 1px solid #d0d7de; padding: .3em .6em; text-align: left;
+         vertical-align: top }
+th { background: #f6f8fa } td.num { text-align: right; font-variant-numeric: tabular-nums }
+.badge { display: inline-block; padding: .1em .6em; border-radius: 1em; color: white;
+         font-weight: 600; font-size: .85em }
+code { font-size: .9em } .muted { color: #57606a } pre { white-space: pre-wrap }
+"""
+
+
+def _badge(status: str) -> str:
+    colour = _COLOURS.get(status, "#57606a")
+    return f'<span class="badge" style="background:{colour}">{html.escape(status)}</span>'
+
+
+def _outcome_status(outcome: dict[str, Any]) -> str:
+    if outcome["success"]:
+        return PASSED
+    return FAILED if outcome["severity"] == "fail" else WARNED
+
+
+def _observed(outcome: dict[str, Any]) -> str:
+    if outcome.get("error"):
+        return "error: " + outcome["error"]
+    if outcome.get("aggregate"):
+        return f"observed {outcome['observed_value']}"
+    share = outcome.get("unexpected_share")
+    text = f"{outcome['unexpected_count']} of {outcome['element_count']} rows unexpected"
+    if share:
+        text += f" ({share:.2%})"
+    return text
+
+
+def _expected(outcome: dict[str, Any]) -> str:
+    kwargs = outcome["kwargs"]
+    bits = []
+    if "value_set" in kwargs:
+        bits.append("one of " + "/".join(str(v) for v in kwargs["value_set"][:12]))
+    if "type_list" in kwargs:
+        bits.append("type " + "/".join(kwargs["type_list"]))
+    if kwargs.get("min_value") is not None:
+        bits.append(f">= {kwargs['min_value']}")
+    if kwargs.get("max_value") is not None:
+        bits.append(f"<= {kwargs['max_value']}")
+    if "value" in kwargs:
+        bits.append(f"= {kwargs['value']}")
+    if kwargs.get("mostly") is not None:
+        bits.append(f"for at least {kwargs['mostly']:.0%} of rows")
+    if outcome.get("notes"):
+        bits.append(f"({outcome['notes']})")
+    return ", ".join(bits)
+
+
+def render_html(report: dict[str, Any]) -> str:
+    e = html.escape
+    out = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        f"<title>touchline data quality {e(report['run_date'])}</title>",
+        f"<style>{_STYLE}</style></head><body>",
+        f"<h1>Data quality for {e(report['run_date'])} {_badge(report['status'])}</h1>",
+        f'<p class="muted">Rendered {e(report["rendered_at"])}. Severity <b>fail</b> stops the '
+        "run at its gate; <b>warn</b> is recorded and the run goes on.</p>",
+        "<table><tr><th>step</th><th>status</th><th class=num>rows</th>"
+        "<th class=num>seconds</th><th>failed / warned</th></tr>",
+    ]
+    for part in report["steps"]:
+        outcomes = [o for d in part.get("datasets", []) for o in d.get("outcomes", [])]
+        failed = sum(1 for o in outcomes if _outcome_status(o) == FAILED)
+        warned = sum(1 for o in outcomes if _outcome_status(o) == WARNED)
+        rows = sum(d.get("rows") or 0 for d in part.get("datasets", []))
+        out.append(
+            f"<tr><td><a href='#{e(part['step'])}'>{e(part['title'])}</a></td>"
+            f"<td>{_badge(part['status'])}</td><td class=num>{rows:,}</td>"
+            f"<td class=num>{part.get('seconds', 0):.2f}</td><td>{failed} / {warned}</td></tr>"
+        )
+    out.append("</table>")
+    for part in report["steps"]:
+        out.append(f"<h2 id='{e(part['step'])}'>{e(part['title'])} {_badge(part['status'])}</h2>")
+        if part.get("message"):
+            out.append(f"<pre>{e(part['message'])}</pre>")
+        datasets = part.get("datasets", [])
+        if not datasets:
+            continue
+        out.append(
+            "<table><tr><th>dataset</th><th class=num>rows</th><th class=num>seconds</th>"
+            "<th>expectations</th></tr>"
+        )
+        for dataset in datasets:
+            outcomes = dataset.get("outcomes", [])
+            passed = sum(1 for o in outcomes if o["success"])
+            out.append(
+                f"<tr><td>{e(dataset['name'])}</td><td class=num>{dataset.get('rows') or 0:,}</td>"
+                f"<td class=num>{dataset.get('seconds', 0):.2f}</td>"
+                f"<td>{passed} of {len(outcomes)} met</td></tr>"
+            )
+        out.append("</table>")
+        flagged = [
+            (d["name"], o) for d in datasets for o in d.get("outcomes", []) if not o["success"]
+        ]
+        if flagged:
+            out.append(
+                "<table><tr><th>dataset</th><th>expectation</th><th>severity</th>"
+                "<th>observed</th><th>expected</th><th>offending rows</th></tr>"
+            )
+            for name, outcome in flagged:
+                rows = "; ".join(
+                    ", ".join(f"{k}={v}" for k, v in row.items()) for row in outcome["sample_ids"]
+                )
+                if outcome.get("location"):
+                    rows = f"{outcome['location']}: {rows}"
+                out.append(
+                    f"<tr><td>{e(name)}</td><td><code>{e(outcome['expectation'])}</code> "
+                    f"{e(outcome.get('column') or '')}</td><td>{_badge(_outcome_status(outcome))}"
+                    f"</td><td>{e(_observed(outcome))}</td><td>{e(_expected(outcome))}</td>"
+                    f"<td>{e(rows)}</td></tr>"
+                )
+            out.append("</table>")
+        out.append("<details><summary>every expectation</summary><table>")
+        for dataset in datasets:
+            for outcome in dataset.get("outcomes", []):
+                out.append(
+                    f"<tr><td>{e(dataset['name'])}.{e(outcome['frame'])}</td>"
+                    f"<td><code>{e(outcome['expectation'])}</code> "
+                    f"{e(outcome.get('column') or '')}</td>"
+                    f"<td>{_badge(_outcome_status(outcome))}</td>"
+                    f"<td>{e(_observed(outcome))}</td><td>{e(_expected(outcome))}</td></tr>"
+                )
+        out.append("</table></details>")
+    out.append("</body></html>\n")
+    return "\n".join(out)
