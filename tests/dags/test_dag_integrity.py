@@ -32,14 +32,20 @@ def test_every_dag_has_tags_retries_and_docs(dagbag):
 def test_nightly_shape(dagbag):
     dag = dagbag.dags[DAG_ID]
     extracts = {f"extract_{family}" for family in FAMILIES}
-    assert set(dag.task_ids) == extracts | {"build_warehouse", "export_worklists"}
+    gates = {"gate_before_load", "gate_before_export"}
+    assert set(dag.task_ids) == extracts | gates | {"build_warehouse", "export_worklists"}
     build = dag.get_task("build_warehouse")
     # the extracts run in parallel: none depends on another
     for task_id in extracts:
         assert not (dag.get_task(task_id).upstream_task_ids & extracts)
-    assert build.upstream_task_ids == extracts
-    assert build.pool == WAREHOUSE_POOL  # the one writer to the DuckDB file
-    assert dag.get_task("export_worklists").upstream_task_ids == {"build_warehouse"}
+    # extract -> gate before load -> build -> gate before export -> export
+    assert dag.get_task("gate_before_load").upstream_task_ids == extracts
+    assert build.upstream_task_ids == {"gate_before_load"}
+    assert dag.get_task("gate_before_export").upstream_task_ids == {"build_warehouse"}
+    assert dag.get_task("export_worklists").upstream_task_ids == {"gate_before_export"}
+    # the one writer to the DuckDB file, and the publish of the build after its gate
+    assert build.pool == WAREHOUSE_POOL
+    assert dag.get_task("gate_before_export").pool == WAREHOUSE_POOL
     assert dag.schedule is not None and not dag.catchup
 
 

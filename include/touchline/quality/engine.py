@@ -66,6 +66,7 @@ class Outcome:
     error: str | None = None
     location: str | None = None  # file and line of the first offending row, when known
     aggregate: bool = False  # judged on a whole-batch value (a count, a type), not per row
+    counted: bool = False  # judged row by row: counts merged over chunks
     id_columns: tuple[str, ...] = ()
     notes: str | None = None
 
@@ -99,7 +100,7 @@ class Outcome:
     @property
     def unexpected_share(self) -> float | None:
         denominator = self._denominator()
-        if not self.aggregate and denominator:
+        if self.counted and denominator:
             return self.unexpected_count / denominator
         return None
 
@@ -121,6 +122,7 @@ class Outcome:
             "unexpected_count": self.unexpected_count,
             "unexpected_share": self.unexpected_share,
             "aggregate": self.aggregate,
+            "counted": self.counted,
             "observed_value": _plain(self.observed_value),
             "sample_values": _plain(self.sample_values),
             "sample_ids": self.sample_ids,
@@ -238,13 +240,18 @@ def _merge(outcome: Outcome, single) -> None:
     if not data.get("success"):
         outcome.success = False
     info = data.get("exception_info") or {}
-    if info.get("raised_exception"):
-        outcome.error = str(info.get("exception_message"))[:500]
+    # a single dict, or one dict per metric that could not be computed
+    for problem in [info] if "raised_exception" in info else list(info.values()):
+        if isinstance(problem, dict) and problem.get("raised_exception"):
+            outcome.error = str(problem.get("exception_message"))[:500]
     result = data.get("result") or {}
     if "observed_value" in result:
         outcome.observed_value = result["observed_value"]
         outcome.aggregate = True
         return
+    if "element_count" not in result:
+        return
+    outcome.counted = True
     outcome.element_count += int(result.get("element_count") or 0)
     outcome.unexpected_count += int(result.get("unexpected_count") or 0)
     outcome.missing_count += int(result.get("missing_count") or 0)
@@ -261,8 +268,8 @@ def _settle(outcome: Outcome) -> None:
     if outcome.error is not None:
         outcome.success = False
         return
-    if outcome.aggregate:
-        return
+    if not outcome.counted:
+        return  # GX's own verdict, already folded over the chunks
     denominator = outcome._denominator()
     mostly = outcome.kwargs.get("mostly")
     if mostly is None or mostly >= 1:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -204,12 +204,18 @@ def _validate_batch(
     }
 
 
-def gate_before_load(paths: Settings, run_date: dt.date) -> dict[str, Any]:
-    """Validate the staged drop of ``run_date``; publish it into the landing if it passes."""
+def gate_before_load(
+    paths: Settings, run_date: dt.date, entities: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """Validate the staged drop of ``run_date``; publish it into the landing if it passes.
+
+    ``entities``: the entities that must be staged (default: every entity of the contract).
+    """
     started = time.monotonic()
     suites = load(paths.expectations_dir)
-    staged = staged_batches(paths.landing_dir, run_date)
-    missing = sorted({e.name for e in ENTITIES} - {b.entity for b in staged})
+    wanted = set(entities) if entities is not None else {e.name for e in ENTITIES}
+    staged = [b for b in staged_batches(paths.landing_dir, run_date) if b.entity in wanted]
+    missing = sorted(wanted - {b.entity for b in staged})
     if missing:
         raise GateFailed(
             f"gate before load for {run_date}: no staged batch for {', '.join(missing)}; "
@@ -344,6 +350,8 @@ def describe(outcome: Outcome) -> str:
         parts.append(f"could not be evaluated ({outcome.error})")
     elif outcome.aggregate:
         parts.append(f"observed {outcome.observed_value}")
+    elif not outcome.counted:
+        parts.append("met" if outcome.success else "not met")
     else:
         share = outcome.unexpected_share
         observed = f"{outcome.unexpected_count} of {outcome.element_count} rows unexpected"

@@ -143,6 +143,8 @@ def _observed(outcome: dict[str, Any]) -> str:
         return "error: " + outcome["error"]
     if outcome.get("aggregate"):
         return f"observed {outcome['observed_value']}"
+    if not outcome.get("counted"):
+        return "met" if outcome["success"] else "not met"
     share = outcome.get("unexpected_share")
     text = f"{outcome['unexpected_count']} of {outcome['element_count']} rows unexpected"
     if share:
