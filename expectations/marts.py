@@ -58,7 +58,8 @@ BATCHES: dict[str, dict] = {
                 count(*) as accounts,
                 """
         + ",\n                ".join(
-            f"coalesce(avg(case when tier = '{tier}' then 1.0 else 0.0 end), 0) as {tier}_share"
+            f"round(coalesce(avg(case when tier = '{tier}' then 1.0 else 0.0 end), 0), 4) "
+            f"as {tier}_share"
             for tier in TIERS
         )
         + """

@@ -155,10 +155,13 @@ ERROR_LINE = re.compile(
 
 
 def _failure_message(outcome: DagRunOutcome, log_path: Path, returncode: int) -> str:
-    failed = sorted(t for t, s in outcome.task_states.items() if s in ("failed", "upstream_failed"))
+    failed = sorted(t for t, s in outcome.task_states.items() if s == "failed")
+    skipped = sorted(t for t, s in outcome.task_states.items() if s == "upstream_failed")
     lines = [f"{DAG_ID} run for {outcome.run_id or 'the date'} ended {outcome.state}"]
     if failed:
         lines[0] += f"; failed tasks: {', '.join(failed)}"
+    if skipped:
+        lines[0] += f"; not run: {', '.join(skipped)}"
     reason = _first_error(log_path)
     if reason:
         lines.append(reason)
