@@ -209,10 +209,12 @@ def render_html(report: dict[str, Any]) -> str:
         for dataset in datasets:
             outcomes = dataset.get("outcomes", [])
             passed = sum(1 for o in outcomes if o["success"])
+            verdict = f"{passed} of {len(outcomes)} met" if outcomes else "parsed to the contract"
+            seconds = dataset.get("seconds")
             out.append(
                 f"<tr><td>{e(dataset['name'])}</td><td class=num>{dataset.get('rows') or 0:,}</td>"
-                f"<td class=num>{dataset.get('seconds', 0):.2f}</td>"
-                f"<td>{passed} of {len(outcomes)} met</td></tr>"
+                f"<td class=num>{'' if seconds is None else f'{seconds:.2f}'}</td>"
+                f"<td>{e(verdict)}</td></tr>"
             )
         out.append("</table>")
         flagged = [
