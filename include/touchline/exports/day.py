@@ -1,0 +1,104 @@
+"""A run date's work, read once from the published warehouse for every destination."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+# a completed activity up to this many days before a task was first sent still satisfies it
+# (the touch model's early-completion window, dbt var early_completion_days)
+EARLY_COMPLETION_DAYS = 7
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    cursor = con.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+@dataclass
+class Day:
+    run_date: dt.date
+    worklist: list[dict[str, Any]]  # csm_worklist: the human tasks
+    automation: list[dict[str, Any]]  # automation_queue
+    tasks: list[dict[str, Any]]  # fct_touchpoints_due: every task of the day
+    touchpoints: dict[str, str]  # code -> description
+    health_trend: dict[str, list[tuple[dt.date, int | None]]] = field(default_factory=dict)
+    completions: dict[tuple[str, str], dt.date] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, warehouse: Path, run_date: dt.date, trend_days: int = 30) -> Day:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            stored = con.execute("select max(run_date) from main.fct_touchpoints_due").fetchone()
+            if stored and stored[0] is not None and stored[0] != run_date:
+                raise ValueError(
+                    f"the published warehouse holds the work of {stored[0]}, not {run_date}; "
+                    "run the nightly pipeline for that date first"
+                )
+            worklist = _rows(
+                con,
+                "select * from main.csm_worklist"
+                " order by assignee_email nulls last, priority, due_date, account_id, touchpoint",
+            )
+            automation = _rows(
+                con,
+                "select queue.*, accounts.account_name from main.automation_queue as queue"
+                " left join main.dim_accounts as accounts using (account_id)"
+                " order by account_id, touchpoint",
+            )
+            tasks = _rows(
+                con,
+                "select tasks.*, accounts.account_name from main.fct_touchpoints_due as tasks"
+                " left join main.dim_accounts as accounts using (account_id)"
+                " order by task_key",
+            )
+            touchpoints = dict(
+                con.execute("select touchpoint, description from main.touchpoints").fetchall()
+            )
+            trend: dict[str, list] = defaultdict(list)
+            for account_id, day, score in con.execute(
+                """
+                select account_id, history_date, health_score
+                from main.fct_account_health_daily
+                where history_date > ? - cast(? as integer)
+                  and account_id in (select account_id from main.csm_worklist)
+                order by account_id, history_date
+                """,
+                [run_date, trend_days],
+            ).fetchall():
+                trend[account_id].append((day, score))
+            completions = {
+                (account_id, kind): day
+                for account_id, kind, day in con.execute(
+                    """
+                    select account_id, activity_type, max(occurred_date)
+                    from main.stg_engagement__activities
+                    where outcome = 'completed' and occurred_date <= ?
+                    group by 1, 2
+                    """,
+                    [run_date],
+                ).fetchall()
+            }
+        return cls(run_date, worklist, automation, tasks, touchpoints, dict(trend), completions)
+
+    def label(self, touchpoint: str) -> str:
+        return self.touchpoints.get(touchpoint) or touchpoint.replace("_", " ").capitalize()
+
+    def closing_reason(self, meta: dict[str, Any] | None, first_sent_at: str | None) -> str:
+        """``completed`` when a completed activity satisfies the task, else ``cancelled``."""
+        if not meta:
+            return "cancelled"
+        done = self.completions.get((meta.get("account_id"), meta.get("touchpoint")))
+        if done is None:
+            return "cancelled"
+        since = dt.date.fromisoformat((first_sent_at or self.run_date.isoformat())[:10])
+        return (
+            "completed"
+            if done >= since - dt.timedelta(days=EARLY_COMPLETION_DAYS)
+            else ("cancelled")
+        )

@@ -1,0 +1,163 @@
+"""Files for each CSM in an outbox: the work list as CSV and XLSX, and an HTML morning brief.
+
+The outbox is a folder or an object-store URL (anything fsspec opens: ``/srv/outbox``,
+``s3://bucket/outbox``, ``memory://outbox``). Per run date and CSM (and per queue):
+``<outbox>/<D>/<name>.csv`` (CONTRACT.md columns), ``<name>.xlsx`` (frozen header, filters,
+priority colours) and ``<name>.html`` (tasks grouped by priority with the reason and the
+account's 30-day health trend). Each file is written under a temporary name and moved into
+place, so a reader never sees half a file. Text a spreadsheet would run as a formula is
+neutralised in the CSV and the XLSX.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import fsspec
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+
+from touchline.exports.base import Destination, Item
+from touchline.exports.day import Day
+from touchline.exports.files import WORKLIST_COLUMNS, _cell, worklist_file_name
+
+PRIORITY_FILLS = {"p1": "F8D7DA", "p2": "FFE8CC", "p3": "FFF8C5", "p4": "E7F1FF"}
+PRIORITY_NAMES = {"p1": "Priority 1", "p2": "Priority 2", "p3": "Priority 3", "p4": "Priority 4"}
+
+
+def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(WORKLIST_COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in WORKLIST_COLUMNS])
+    return buffer.getvalue().encode("utf-8")
+
+
+def xlsx_bytes(rows: list[dict[str, Any]], title: str) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title[:31]
+    sheet.append(WORKLIST_COLUMNS)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    priority_at = WORKLIST_COLUMNS.index("priority")
+    for row in rows:
+        values = [_cell(row.get(c)) for c in WORKLIST_COLUMNS]
+        sheet.append(values)
+        fill = PRIORITY_FILLS.get(values[priority_at])
+        if fill:
+            for cell in sheet[sheet.max_row]:
+                cell.fill = PatternFill("solid", start_color=fill, end_color=fill)
+    for cells in sheet.iter_cols(min_row=1, max_row=min(sheet.max_row, 200)):
+        width = max(len(str(c.value or "")) for c in cells)
+        sheet.column_dimensions[cells[0].column_letter].width = min(max(width + 2, 8), 60)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text stays text, never a formula
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _sparkline(points: list[tuple[Any, Any]]) -> str:
+    values = [v for _, v in points if v is not None]
+    if len(values) < 2:
+        return ""
+    width, height = 120, 28
+    low, high = min(values), max(values)
+    span = (high - low) or 1
+    step = width / (len(values) - 1)
+    path = " ".join(
+        f"{i * step:.1f},{height - 2 - (v - low) / span * (height - 4):.1f}"
+        for i, v in enumerate(values)
+    )
+    return (
+        f'<svg width="{width}" height="{height}" role="img" aria-label="health, 30 days">'
+        f'<polyline fill="none" stroke="#57606a" stroke-width="1.5" points="{path}"/></svg>'
+    )
+
+
+def brief_html(name: str, rows: list[dict[str, Any]], day: Day) -> bytes:
+    e = html.escape
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[row["priority"]].append(row)
+    overdue = sum(1 for r in rows if r["status"] == "overdue")
+    out = [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        f"<title>Morning brief {e(str(day.run_date))}: {e(name)}</title>",
+        "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:52em;margin:2em auto;"
+        "color:#1f2328}h2{margin-top:1.6em}.task{border-left:4px solid #d0d7de;padding:.4em .8em;"
+        "margin:.6em 0}.p1{border-color:#cf222e}.p2{border-color:#d4a72c}.muted{color:#57606a}"
+        "</style></head><body>",
+        f"<h1>Good morning: {len(rows)} touchpoints for {e(str(day.run_date))}</h1>",
+        f"<p class=muted>{e(name)} · {overdue} overdue</p>",
+    ]
+    for priority in sorted(groups):
+        out.append(f"<h2>{e(PRIORITY_NAMES.get(priority, priority))}</h2>")
+        for row in groups[priority]:
+            trend = day.health_trend.get(row["account_id"], [])
+            health = (
+                f"health {row['health_score']} ({e(str(row['health_band']))})"
+                if row.get("health_score") is not None
+                else "health unknown"
+            )
+            when = f"overdue since {row['due_date']}" if row["status"] == "overdue" else "due today"
+            out.append(
+                f"<div class='task {e(priority)}'><b>{e(day.label(row['touchpoint']))}</b> · "
+                f"{e(str(row['account_name']))} <span class=muted>({e(when)}, {e(row['tier'])} "
+                f"touch, {e(row['lifecycle_stage'])})</span><br>{e(str(row['reason']))}<br>"
+                f"<span class=muted>{health}</span> {_sparkline(trend)}</div>"
+            )
+    out.append("</body></html>\n")
+    return "\n".join(out).encode("utf-8")
+
+
+class Outbox(Destination):
+    name = "files"
+    batch_size = 20
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
+        self.fs, self.root = fsspec.core.url_to_fs(self.url)
+
+    def items(self, day: Day) -> list[Item]:
+        per_file: dict[str, list[dict]] = defaultdict(list)
+        for row in day.worklist:
+            name = worklist_file_name(row["assignee_email"], row["owner_role"], row.get("pod"))
+            per_file[name.removesuffix(".csv")].append(row)
+        items = []
+        for name, rows in sorted(per_file.items()):
+            trend = {r["account_id"]: day.health_trend.get(r["account_id"], []) for r in rows}
+            payload = {"name": name, "rows": rows, "trend": trend}
+            items.append(Item(f"{day.run_date}/{name}", payload))
+        return items
+
+    def _write(self, path: str, data: bytes) -> None:
+        folder = path.rsplit("/", 1)[0]
+        self.fs.makedirs(folder, exist_ok=True)
+        temporary = f"{folder}/.{uuid.uuid4().hex}.partial"
+        with self.fs.open(temporary, "wb") as handle:
+            handle.write(data)
+        self.fs.mv(temporary, path)
+
+    def create(self, items: Sequence[Item], day: Day) -> dict[str, str | None]:
+        written = {}
+        for item in items:
+            name, rows = item.payload["name"], item.payload["rows"]
+            base = f"{self.root}/{day.run_date}/{name}"
+            self._write(f"{base}.csv", csv_bytes(rows))
+            self._write(f"{base}.xlsx", xlsx_bytes(rows, name))
+            self._write(f"{base}.html", brief_html(name, rows, day))
+            written[item.key] = f"{self.url}/{day.run_date}/{name}"
+        return written

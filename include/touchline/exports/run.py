@@ -1,0 +1,46 @@
+"""Send a run date's work to the configured destinations, through the export ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from pathlib import Path
+
+from touchline.config import Settings
+from touchline.exports import destinations
+from touchline.exports.base import Plan, export
+from touchline.exports.day import Day
+from touchline.exports.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+
+class NotConfigured(LookupError):
+    """The destination has no settings in this deployment."""
+
+
+def ledger_path(paths: Settings) -> Path:
+    value = os.environ.get("TOUCHLINE_LEDGER")
+    return Path(value).expanduser().absolute() if value else paths.home / "export_ledger.sqlite"
+
+
+def export_to(
+    name: str, paths: Settings, run_date: dt.date, *, dry_run: bool = False, day: Day | None = None
+) -> Plan:
+    """Send (or, with ``dry_run``, plan) the day's difference to one destination."""
+    target = destinations.destination(name)
+    if target is None:
+        raise NotConfigured(f"the {name} destination is not configured in this deployment")
+    day = day or Day.load(paths.warehouse, run_date)
+    with Ledger(ledger_path(paths)) as ledger:
+        return export(target, day, ledger, dry_run=dry_run)
+
+
+def export_all(
+    paths: Settings, run_date: dt.date, *, names: list[str] | None = None, dry_run: bool = False
+) -> list[Plan]:
+    """Every configured destination (or those named), one after the other."""
+    chosen = names or destinations.enabled()
+    day = Day.load(paths.warehouse, run_date)
+    return [export_to(name, paths, run_date, dry_run=dry_run, day=day) for name in chosen]
