@@ -2,10 +2,14 @@
 ### touchline nightly
 
 Parses the day's file drop against the contract (one extract task per source family, in
-parallel), validates the staged batches with Great Expectations and publishes them into the
-landing (`gate_before_load`), builds the warehouse with one `dbt build` on a copy (the only
-writer of the DuckDB file, in the one-slot `warehouse_writer` pool), validates the built
-marts and publishes the warehouse (`gate_before_export`), then writes the work lists.
+parallel) and reads back the tasks CSMs completed in the CRM (`read_crm_completions`);
+validates the staged batches with Great Expectations and publishes them into the landing
+(`gate_before_load`); builds the warehouse with one `dbt build` on a copy (the only writer
+of the DuckDB file, in the one-slot `warehouse_writer` pool); validates the built marts and
+publishes the warehouse (`gate_before_export`); writes the work lists; and sends them to
+each destination this deployment configures (`send_*`: files, CRM tasks, Slack, email
+automation, webhook; one skips when its settings are absent), through the export ledger,
+so each item arrives once.
 
 Paths come from the run's params (defaults: `TOUCHLINE_*` environment variables); the run
 date is the logical date. Bad input fails its task at once with a message naming the file,
@@ -20,6 +24,7 @@ from airflow.sdk import Param, dag, task
 
 from touchline import pipeline
 from touchline.config import DAG_ID, WAREHOUSE_POOL, settings
+from touchline.exports.destinations import NAMES as DESTINATIONS
 from touchline.schema import FAMILIES
 
 
@@ -47,13 +52,15 @@ def touchline_nightly():
     landed = [
         task(pipeline.extract_family, task_id=f"extract_{family}")(family) for family in FAMILIES
     ]
+    readback = task(pipeline.read_crm_completions, task_id="read_crm_completions")()
     checked = task(pipeline.gate_before_load, task_id="gate_before_load")()
     built = task(pipeline.build_warehouse, task_id="build_warehouse", pool=WAREHOUSE_POOL)()
     published = task(
         pipeline.gate_before_export, task_id="gate_before_export", pool=WAREHOUSE_POOL
     )()
     exported = task(pipeline.export_worklists, task_id="export_worklists")()
-    landed >> checked >> built >> published >> exported
+    sent = [task(pipeline.send_to, task_id=f"send_{name}")(name) for name in DESTINATIONS]
+    [*landed, readback] >> checked >> built >> published >> exported >> sent
 
 
 touchline_nightly()

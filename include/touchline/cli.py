@@ -68,6 +68,18 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from touchline.exports.run import export_all
+
+    paths = _paths(args)
+    plans = export_all(paths, args.date, names=args.destination or None, dry_run=args.dry_run)
+    if not plans:
+        print("no destination is configured (see README: Exports)")
+    for plan in plans:
+        print(plan.describe(limit=args.show if args.dry_run else 0))
+    return 0
+
+
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from touchline.demo.generator import generate
 
@@ -158,6 +170,23 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--end", type=_date, required=True)
     backfill.set_defaults(handler=cmd_backfill)
 
+    export = commands.add_parser(
+        "export", help="send a run date's work lists to the configured destinations"
+    )
+    export.add_argument("--date", type=_date, required=True, help="the run date YYYY-MM-DD")
+    export.add_argument(
+        "--destination",
+        action="append",
+        choices=["files", "crm", "slack", "email", "webhook"],
+        help="only this destination (repeatable; default: every configured one)",
+    )
+    export.add_argument(
+        "--dry-run", action="store_true", help="print what would be created, updated, closed"
+    )
+    export.add_argument("--show", type=int, default=10, help="items listed per action (dry run)")
+    export.add_argument("--warehouse", type=Path, help="the DuckDB warehouse file")
+    export.set_defaults(handler=cmd_export)
+
     from touchline.demo.generator import DEFAULT_END_DATE
 
     def add_demo_options(sub: argparse.ArgumentParser) -> None:
@@ -189,11 +218,13 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     from touchline.airflow_local import PipelineError
+    from touchline.exports.http import ExportError
+    from touchline.exports.run import NotConfigured
     from touchline.sources.filedrop import InputError
 
     try:
         return args.handler(args)
-    except (PipelineError, InputError) as exc:
+    except (PipelineError, InputError, ExportError, NotConfigured) as exc:
         print(f"touchline {args.command}: {exc}", file=sys.stderr)
         return 1
 

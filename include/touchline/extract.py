@@ -6,8 +6,8 @@ import datetime as dt
 import logging
 
 from touchline.config import Settings
-from touchline.landing import land_entities, stage_entities
-from touchline.schema import FAMILIES
+from touchline.landing import land_entities, publish_staged, stage_entities, stage_table
+from touchline.schema import API_ENTITIES, FAMILIES
 
 log = logging.getLogger(__name__)
 
@@ -49,3 +49,6 @@ def land_history(paths: Settings, dates: list[dt.date]) -> None:
     for day in dates:
         for family in FAMILIES:
             land_family(family, day, paths)
+        for entity in API_ENTITIES:  # nothing was read back before the first run
+            stage_table(entity.name, None, paths.landing_dir, day, source="history")
+            publish_staged(paths.landing_dir, day, [entity.name])

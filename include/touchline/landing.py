@@ -19,9 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from touchline.schema import ENTITIES, ENTITY_BY_NAME, Entity
+from touchline.schema import ALL_ENTITIES, ENTITY_BY_NAME, Entity
 from touchline.sources.filedrop import (
     InputError,
     SourceFile,
@@ -165,11 +166,31 @@ def stage_entities(
     return [staged for _, staged in written]
 
 
+def stage_table(
+    entity_name: str, table: pa.Table | None, landing_dir: Path, ds: dt.date, source: str
+) -> StagedBatch:
+    """Stage rows that did not come from the drop (an API read-back); None stages no rows."""
+    entity = ENTITY_BY_NAME[entity_name]
+    schema = output_schema(entity, [])
+    table = schema.empty_table() if table is None else table.select(schema.names).cast(schema)
+    target_dir = staging_dir(landing_dir, ds)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    temporary = target_dir / f".{entity.name}.{uuid.uuid4().hex}.partial"
+    pq.write_table(table, temporary, **PARQUET_OPTIONS)
+    staged = StagedBatch(
+        entity.name, ds, target_dir / f"{entity.name}.parquet", table.num_rows, None
+    )
+    os.replace(temporary, staged.path)
+    manifest = staged.as_dict() | {"origin": source}
+    staged.manifest.write_text(json.dumps(manifest, indent=2) + "\n")
+    return staged
+
+
 def staged_batches(landing_dir: Path, ds: dt.date) -> list[StagedBatch]:
     """The batches waiting in the staging folder for ``ds``, in schema order."""
     folder = staging_dir(landing_dir, ds)
     found = []
-    for entity in ENTITIES:
+    for entity in ALL_ENTITIES:
         manifest = folder / f"{entity.name}.json"
         if manifest.exists() and (folder / f"{entity.name}.parquet").exists():
             found.append(StagedBatch.from_dict(json.loads(manifest.read_text())))

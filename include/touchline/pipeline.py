@@ -72,6 +72,14 @@ def extract_family(family: str) -> dict:
     return summary
 
 
+def read_crm_completions() -> dict:
+    """Stage the tasks completed in the CRM as activities (an empty batch without a CRM)."""
+    from touchline.exports.readback import read_crm_completions as read
+
+    run_date, paths = run_context()
+    return read(paths, run_date)
+
+
 @_final_on_bad_data
 def gate_before_load() -> dict:
     """Validate the staged batches; publish them into the landing when they pass."""
@@ -97,3 +105,17 @@ def gate_before_export() -> dict:
 def export_worklists() -> dict:
     run_date, paths = run_context()
     return files.export_files(paths.warehouse, paths.output_dir, run_date)
+
+
+def send_to(destination: str) -> dict:
+    """Send the day's difference to one destination; skip when it is not configured."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from touchline.exports.run import NotConfigured, export_to
+
+    run_date, paths = run_context()
+    try:
+        plan = export_to(destination, paths, run_date)
+    except NotConfigured as exc:
+        raise AirflowSkipException(str(exc)) from None
+    return plan.as_dict()

@@ -273,9 +273,30 @@ ENTITIES: tuple[Entity, ...] = (
     ),
 )
 
-ENTITY_BY_NAME: dict[str, Entity] = {e.name: e for e in ENTITIES}
+# Landed from an API rather than the drop: staged by their own task on every run (empty when
+# the API is not configured), validated by the same gate, read by the dbt staging models.
+API_ENTITIES: tuple[Entity, ...] = (
+    Entity(
+        "crm_task_completions",
+        Kind.EVENT,
+        "crm_readback",
+        (
+            _req("activity_id"),
+            _req("account_id"),
+            _req("activity_type"),
+            _req("occurred_at", Type.TIMESTAMP),
+            _opt("task_key"),
+            _opt("csm_email"),
+        ),
+        key=("activity_id",),
+        doc="Tasks CSMs completed in the CRM, read back from it: completed touch activities.",
+    ),
+)
+ALL_ENTITIES: tuple[Entity, ...] = ENTITIES + API_ENTITIES
 
-# Source families: one extract task each.
+ENTITY_BY_NAME: dict[str, Entity] = {e.name: e for e in ALL_ENTITIES}
+
+# Source families of the drop: one extract task each.
 FAMILIES: dict[str, tuple[str, ...]] = {}
 for _entity in ENTITIES:
     FAMILIES.setdefault(_entity.family, ())

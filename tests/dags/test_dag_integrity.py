@@ -33,7 +33,8 @@ def test_nightly_shape(dagbag):
     dag = dagbag.dags[DAG_ID]
     extracts = {f"extract_{family}" for family in FAMILIES}
     gates = {"gate_before_load", "gate_before_export"}
-    assert set(dag.task_ids) == extracts | gates | {"build_warehouse", "export_worklists"}
+    sends = {f"send_{name}" for name in ("files", "crm", "slack", "email", "webhook")}
+    assert set(dag.task_ids) == extracts | gates | sends | {"build_warehouse", "export_worklists"}
     build = dag.get_task("build_warehouse")
     # the extracts run in parallel: none depends on another
     for task_id in extracts:
@@ -43,6 +44,9 @@ def test_nightly_shape(dagbag):
     assert build.upstream_task_ids == {"gate_before_load"}
     assert dag.get_task("gate_before_export").upstream_task_ids == {"build_warehouse"}
     assert dag.get_task("export_worklists").upstream_task_ids == {"gate_before_export"}
+    # every destination is sent to after the work lists are written, independently
+    for task_id in sends:
+        assert dag.get_task(task_id).upstream_task_ids == {"export_worklists"}
     # the one writer to the DuckDB file, and the publish of the build after its gate
     assert build.pool == WAREHOUSE_POOL
     assert dag.get_task("gate_before_export").pool == WAREHOUSE_POOL

@@ -124,9 +124,13 @@ class HubSpotTasks(Destination):
 
 
 def completed_since(
-    base_url: str, token: str, since: dt.datetime, policy: RetryPolicy | None = None
+    base_url: str,
+    token: str,
+    since: dt.datetime,
+    until: dt.datetime | None = None,
+    policy: RetryPolicy | None = None,
 ) -> list[dict[str, Any]]:
-    """Tasks with a touchline key completed in the CRM after ``since`` (every page)."""
+    """Tasks with a touchline key completed in the CRM from ``since`` to ``until`` (all pages)."""
     client = ApiClient("crm", base_url, headers={"Authorization": f"Bearer {token}"}, policy=policy)
     filters = [
         {"propertyName": "hs_task_status", "operator": "EQ", "value": "COMPLETED"},
@@ -137,6 +141,14 @@ def completed_since(
             "value": str(int(since.timestamp() * 1000)),
         },
     ]
+    if until is not None:
+        filters.append(
+            {
+                "propertyName": "hs_lastmodifieddate",
+                "operator": "LTE",
+                "value": str(int(until.timestamp() * 1000)),
+            }
+        )
     found: list[dict[str, Any]] = []
     after: str | None = None
     try:

@@ -34,7 +34,7 @@ from touchline.landing import (
 from touchline.quality import report
 from touchline.quality.engine import CHUNK_ROWS, ROW_COLUMN, Outcome, Validator, frames
 from touchline.quality.suites import Baseline, ExportContext, LoadContext, Suites, load
-from touchline.schema import ENTITIES, ENTITY_BY_NAME, Entity, Kind
+from touchline.schema import ALL_ENTITIES, ENTITY_BY_NAME, Entity, Kind
 from touchline.sources.filedrop import physical_line
 
 log = logging.getLogger(__name__)
@@ -213,7 +213,7 @@ def gate_before_load(
     """
     started = time.monotonic()
     suites = load(paths.expectations_dir)
-    wanted = set(entities) if entities is not None else {e.name for e in ENTITIES}
+    wanted = set(entities) if entities is not None else {e.name for e in ALL_ENTITIES}
     staged = [b for b in staged_batches(paths.landing_dir, run_date) if b.entity in wanted]
     missing = sorted(wanted - {b.entity for b in staged})
     if missing:
