@@ -113,7 +113,7 @@ class Destination:
         raise NotImplementedError
 
     def closing_reason(self, row: LedgerRow, day: Day) -> str:
-        return day.closing_reason(row.meta, row.first_sent_at)
+        return day.closing_reason(row.meta)
 
     def shut(self) -> None:
         """Release connections."""

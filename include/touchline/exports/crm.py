@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from touchline.exports.base import Closing, Destination, Item
-from touchline.exports.day import Day
+from touchline.exports.day import Day, task_meta
 from touchline.exports.http import ApiClient, ExportError, RetryPolicy
 
 KEY_PROPERTY = "touchline_task_key"
@@ -63,7 +63,7 @@ class HubSpotTasks(Destination):
                 "hs_task_type": TASK_TYPES.get(task["channel"], "TODO"),
             }
             payload = {"properties": properties, "owner_email": task["assignee_email"]}
-            meta = {"account_id": task["account_id"], "touchpoint": task["touchpoint"]}
+            meta = task_meta(task)
             items.append(Item(task["task_key"], payload, meta))
         return items
 

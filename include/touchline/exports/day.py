@@ -89,16 +89,25 @@ class Day:
     def label(self, touchpoint: str) -> str:
         return self.touchpoints.get(touchpoint) or touchpoint.replace("_", " ").capitalize()
 
-    def closing_reason(self, meta: dict[str, Any] | None, first_sent_at: str | None) -> str:
-        """``completed`` when a completed activity satisfies the task, else ``cancelled``."""
-        if not meta:
+    def closing_reason(self, meta: dict[str, Any] | None) -> str:
+        """``completed`` when a completed activity satisfies the task, else ``cancelled``.
+
+        Satisfied: an activity of the task's touchpoint on the account, completed no earlier
+        than ``EARLY_COMPLETION_DAYS`` before the task's due date.
+        """
+        if not meta or not meta.get("due_date"):
             return "cancelled"
         done = self.completions.get((meta.get("account_id"), meta.get("touchpoint")))
-        if done is None:
-            return "cancelled"
-        since = dt.date.fromisoformat((first_sent_at or self.run_date.isoformat())[:10])
-        return (
-            "completed"
-            if done >= since - dt.timedelta(days=EARLY_COMPLETION_DAYS)
-            else ("cancelled")
-        )
+        due = dt.date.fromisoformat(str(meta["due_date"])[:10])
+        if done is not None and done >= due - dt.timedelta(days=EARLY_COMPLETION_DAYS):
+            return "completed"
+        return "cancelled"
+
+
+def task_meta(task: dict[str, Any], due_date: Any = None) -> dict[str, str]:
+    """What the ledger keeps about a task: enough to tell later why it left the list."""
+    return {
+        "account_id": task["account_id"],
+        "touchpoint": task["touchpoint"],
+        "due_date": str(due_date if due_date is not None else task["due_date"]),
+    }

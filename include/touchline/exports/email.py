@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from touchline.exports.base import Destination, Item
-from touchline.exports.day import Day
+from touchline.exports.day import Day, task_meta
 from touchline.exports.http import ApiClient, RetryPolicy
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -67,7 +67,7 @@ class CustomerIOCampaigns(Destination):
                     },
                 },
             }
-            meta = {"account_id": entry["account_id"], "touchpoint": entry["touchpoint"]}
+            meta = task_meta(entry, due.get(entry["task_key"], day.run_date))
             items.append(Item(entry["task_key"], payload, meta))
         return items
 

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from touchline.exports.base import Closing, Destination, Item
-from touchline.exports.day import Day
+from touchline.exports.day import Day, task_meta
 from touchline.exports.http import ApiClient, RetryPolicy
 
 FIELDS = (
@@ -72,7 +72,7 @@ class Webhook(Destination):
         items = []
         for task in day.tasks:
             payload = {field: _plain(task.get(field)) for field in FIELDS}
-            meta = {"account_id": task["account_id"], "touchpoint": task["touchpoint"]}
+            meta = task_meta(task)
             items.append(Item(task["task_key"], payload, meta))
         return items
 

@@ -1,0 +1,89 @@
+"""The outbox: per-CSM CSV, XLSX and HTML brief, on a folder or an fsspec URL."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import fsspec
+import pytest
+from openpyxl import load_workbook
+
+from tests.exports.conftest import RUN_DATE, make_day, task
+from touchline.exports.base import export
+from touchline.exports.files import WORKLIST_COLUMNS
+from touchline.exports.ledger import Ledger
+from touchline.exports.outbox import Outbox
+
+HOSTILE = '=HYPERLINK("http://evil.example","click")'
+
+
+@pytest.fixture
+def hostile_day():
+    return make_day(
+        [
+            task(1, account_name=HOSTILE, reason="+SUM(1,2) in a reason"),
+            task(2, account_name="@import <b>bold</b>", reason="-2 seats"),
+            task(3),
+        ]
+    )
+
+
+def test_files_per_csm_in_a_local_outbox(tmp_path, day):
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        result = export(Outbox(str(tmp_path / "outbox")), day, ledger)
+    folder = tmp_path / "outbox" / RUN_DATE.isoformat()
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [
+        f"{who}@example.com.{ext}" for who in ("ana", "ben") for ext in ("csv", "html", "xlsx")
+    ]
+    assert len(result.create) == 2
+    with open(folder / "ana@example.com.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == WORKLIST_COLUMNS
+    assert {r["assignee_email"] for r in rows} == {"ana@example.com"}
+    assert len(rows) == sum(t["assignee_email"] == "ana@example.com" for t in day.worklist)
+    sheet = load_workbook(folder / "ana@example.com.xlsx").active
+    assert sheet.freeze_panes == "A2"
+    assert [c.value for c in sheet[1]] == WORKLIST_COLUMNS
+    assert sheet.max_row == len(rows) + 1
+    p1_rows = [r for r in sheet.iter_rows(min_row=2) if r[4].value == "p1"]
+    assert p1_rows and p1_rows[0][0].fill.start_color.rgb.endswith("F8D7DA")
+    brief = (folder / "ana@example.com.html").read_text()
+    assert "Priority 1" in brief and "Quarterly business review" in brief and "<svg" in brief
+    assert not list(folder.glob(".*.partial"))
+
+
+def test_formulas_are_neutralised_and_html_is_escaped(tmp_path, hostile_day):
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        export(Outbox(str(tmp_path / "outbox")), hostile_day, ledger)
+    folder = tmp_path / "outbox" / RUN_DATE.isoformat()
+    texts = []
+    for path in folder.glob("*.csv"):
+        with open(path, encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                texts += [row["account_name"], row["reason"]]
+    for path in folder.glob("*.xlsx"):
+        for row in load_workbook(path).active.iter_rows(min_row=2):
+            assert all(cell.data_type != "f" for cell in row)  # no cell is a formula
+            texts += [row[6].value, row[16].value]
+    assert "'" + HOSTILE in texts and "'+SUM(1,2) in a reason" in texts
+    assert "'@import <b>bold</b>" in texts and "'-2 seats" in texts
+    assert not [t for t in texts if t and t[0] in "=+-@"]
+    briefs = "".join(p.read_text() for p in folder.glob("*.html"))
+    assert "<b>bold</b>" not in briefs and "&lt;b&gt;bold&lt;/b&gt;" in briefs
+
+
+def test_an_object_store_url_works_and_a_rerun_rewrites_nothing(tmp_path, day):
+    url = "memory://touchline-outbox-test"
+    fs = fsspec.filesystem("memory")
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        export(Outbox(url), day, ledger)
+        written = sorted(fs.ls(f"/touchline-outbox-test/{RUN_DATE}", detail=False))
+        assert len(written) == 6
+        stamp = {p: fs.info(p)["created"] for p in written}
+        again = export(Outbox(url), day, ledger)
+    assert again.unchanged == 2 and not again.create
+    assert {p: fs.info(p)["created"] for p in written} == stamp
+    with fs.open(f"/touchline-outbox-test/{RUN_DATE}/ben@example.com.csv", "rb") as handle:
+        assert next(csv.reader(io.StringIO(handle.read().decode()))) == WORKLIST_COLUMNS
