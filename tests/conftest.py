@@ -33,12 +33,15 @@ def small_drop(tmp_path_factory):
     return summary
 
 
-def run_touchline(*args: str, home: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+def run_touchline(
+    *args: str, home: Path, timeout: int = 900, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run the touchline command with its own TOUCHLINE_HOME, as a user would."""
     env = dict(os.environ)
     for key in list(env):
         if key.startswith(("TOUCHLINE_", "AIRFLOW")):
             del env[key]
+    env.update(extra_env or {})
     env["TOUCHLINE_HOME"] = str(home)
     return subprocess.run(
         [TOUCHLINE, *args],

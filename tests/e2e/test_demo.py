@@ -18,8 +18,8 @@ def demo(tmp_path_factory):
     output = work / "output"
     completed = run_touchline("demo", "--output-dir", str(output), home=work / "home")
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    (day_dir,) = [p for p in output.iterdir() if p.is_dir()]
-    return {"stdout": completed.stdout, "day_dir": day_dir}
+    (day_dir,) = [p for p in output.iterdir() if p.is_dir() and p.name != "quality"]
+    return {"stdout": completed.stdout, "day_dir": day_dir, "output": output}
 
 
 def read_rows(path):
@@ -38,6 +38,18 @@ def test_tier_shares_match_the_touch_model(demo):
     assert 0.28 <= shares["medium"] <= 0.42, shares
     assert 0.15 <= shares["low"] <= 0.35, shares
     assert 0.10 <= shares["tech"] <= 0.30, shares
+
+
+def test_the_demo_run_is_green_at_every_gate(demo):
+    report = json.loads(
+        (demo["output"] / "quality" / demo["day_dir"].name / "report.json").read_text()
+    )
+    assert report["status"] == "passed"
+    for step in report["steps"]:
+        for dataset in step["datasets"]:
+            failing = [o for o in dataset.get("outcomes", []) if not o["success"]]
+            assert failing == [], (step["step"], dataset["name"], failing)
+    assert "Data quality:    passed" in demo["stdout"]
 
 
 def test_every_csm_has_a_list_ordered_by_priority(demo):

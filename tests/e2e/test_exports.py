@@ -1,0 +1,180 @@
+"""End to end: the nightly run pushes to every destination, once, and keeps secrets out of logs.
+
+The local API servers run in the test process; `touchline run` (through Airflow) and
+`touchline export` run as their own processes, configured only by environment variables,
+as a deployment would be.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+
+import pytest
+
+from tests.conftest import TOUCHLINE, run_touchline
+from touchline.devservers import CustomerIOServer, HubSpotServer, SlackServer, WebhookServer
+
+pytestmark = pytest.mark.e2e
+
+SECRETS = {
+    "TOUCHLINE_HUBSPOT_TOKEN": "hs-e2e-secret-7f3a",
+    "TOUCHLINE_SLACK_TOKEN": "xoxb-e2e-secret-91c2",
+    "TOUCHLINE_CUSTOMERIO_API_KEY": "cio-e2e-secret-5d10",
+    "TOUCHLINE_WEBHOOK_SECRET": "whsec-e2e-secret-2b77",
+}
+
+
+@pytest.fixture(scope="module")
+def servers():
+    with (
+        HubSpotServer(token=SECRETS["TOUCHLINE_HUBSPOT_TOKEN"], accept_any_email=True) as hubspot,
+        SlackServer(token=SECRETS["TOUCHLINE_SLACK_TOKEN"], accept_any_email=True) as slack,
+        CustomerIOServer(
+            site_id="site-e2e", api_key=SECRETS["TOUCHLINE_CUSTOMERIO_API_KEY"]
+        ) as cio,
+        WebhookServer(secret=SECRETS["TOUCHLINE_WEBHOOK_SECRET"]) as webhook,
+    ):
+        yield {"crm": hubspot, "slack": slack, "email": cio, "webhook": webhook}
+
+
+def environment(servers, work) -> dict[str, str]:
+    return {
+        "TOUCHLINE_OUTBOX": str(work / "outbox"),
+        "TOUCHLINE_HUBSPOT_URL": servers["crm"].url,
+        "TOUCHLINE_SLACK_URL": servers["slack"].url + "/api/",
+        "TOUCHLINE_CUSTOMERIO_URL": servers["email"].url,
+        "TOUCHLINE_CUSTOMERIO_SITE_ID": "site-e2e",
+        "TOUCHLINE_WEBHOOK_URL": servers["webhook"].hook_url,
+        **SECRETS,
+    }
+
+
+@pytest.fixture(scope="module")
+def pushed(tmp_path_factory, small_drop, servers):
+    work = tmp_path_factory.mktemp("exports")
+    drop = work / "drop"
+    shutil.copytree(small_drop.out_dir, drop)
+    run_date = small_drop.dates[1]
+    home, output = work / "home", work / "output"
+    args = ["run", "--source-dir", str(drop), "--output-dir", str(output)]
+    args += ["--date", run_date.isoformat()]
+    env = environment(servers, work)
+    completed = run_touchline(*args, home=home, extra_env=env)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    # the run's log (every task's log under `airflow dags test`), kept before re-runs replace it
+    first_log = work / "first-run.log"
+    shutil.copyfile(home / "airflow" / "runs" / f"{run_date.isoformat()}.log", first_log)
+    with open(output / run_date.isoformat() / "worklist.csv", encoding="utf-8") as handle:
+        worklist = list(csv.DictReader(handle))
+    with open(output / run_date.isoformat() / "automation_queue.csv", encoding="utf-8") as handle:
+        automation = list(csv.DictReader(handle))
+    return {
+        "work": work,
+        "home": home,
+        "args": args,
+        "env": env,
+        "date": run_date,
+        "worklist": worklist,
+        "automation": automation,
+        "first_log": first_log,
+        "output": completed.stdout + completed.stderr,
+    }
+
+
+def ledger_counts(home) -> dict[tuple[str, str], int]:
+    with sqlite3.connect(home / "export_ledger.sqlite") as db:
+        return dict(
+            ((d, s), n)
+            for d, s, n in db.execute(
+                "select destination, status, count(*) from export_ledger group by 1, 2"
+            )
+        )
+
+
+def test_every_destination_received_the_day(pushed, servers):
+    tasks = {row["task_key"] for row in pushed["worklist"]}
+    assert set(servers["crm"].count_by_key()) == tasks
+    csms = {row["assignee_email"] for row in pushed["worklist"] if row["assignee_email"]}
+    assert len(servers["slack"].messages()) == len(csms)
+    with_contact = [row for row in pushed["automation"] if row["contact_email"]]
+    assert len(servers["email"].events()) == len(with_contact) > 0
+    deliveries = servers["webhook"].deliveries()
+    assert {d["body"]["event"] for d in deliveries} == {"tasks.upserted"}
+    assert max(len(d["body"]["tasks"]) for d in deliveries) <= 200
+    sent = [t["task_key"] for d in deliveries for t in d["body"]["tasks"]]
+    assert len(sent) == len(set(sent)) >= len(tasks) + len(with_contact)
+    outbox = pushed["work"] / "outbox" / pushed["date"].isoformat()
+    assert {p.stem for p in outbox.glob("*.xlsx")} >= {f"{email}" for email in csms}
+
+
+def test_three_reruns_send_nothing_twice(pushed, servers):
+    before = {name: len(server.requests) for name, server in servers.items()}
+    messages = len(servers["slack"].messages())
+    deliveries = len(servers["webhook"].deliveries())
+    for _ in range(3):
+        completed = run_touchline(*pushed["args"], home=pushed["home"], extra_env=pushed["env"])
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert set(servers["crm"].count_by_key().values()) == {1}
+    assert len(servers["slack"].messages()) == messages
+    assert not servers["slack"].requests_to("/api/chat.update")
+    assert len(servers["webhook"].deliveries()) == deliveries
+    # the only requests after the first run: the CRM read-back searches
+    for name in ("slack", "email", "webhook"):
+        assert len(servers[name].requests) == before[name], name
+    counts = ledger_counts(pushed["home"])
+    assert counts[("crm", "sent")] == len(pushed["worklist"])
+    assert counts[("files", "sent")] > 0 and counts[("email", "sent")] > 0
+    assert not [key for key in counts if key[1] in ("pending", "failed")]
+    with sqlite3.connect(pushed["home"] / "export_ledger.sqlite") as db:
+        assert db.execute("select max(attempts) from export_ledger").fetchone()[0] == 1
+
+
+def test_no_secret_reaches_a_log(pushed):
+    first = pushed["first_log"].read_text(encoding="utf-8", errors="replace")
+    # the log holds the sends, so a leaked header or URL would be in it
+    assert "send_crm" in first and "/crm/v3/objects/tasks/batch/upsert -> 200" in first
+    assert "chat.postMessage" in first or "send_slack" in first
+    logs = {"the first run's log": first, "the command's output": pushed["output"]}
+    for path in (pushed["home"] / "airflow").rglob("*.log"):
+        logs[str(path)] = path.read_text(encoding="utf-8", errors="replace")
+    for where, text in logs.items():
+        for name, secret in SECRETS.items():
+            assert secret not in text, f"{name} appears in {where}"
+
+
+def test_a_run_killed_mid_export_resumes_and_creates_each_task_once(pushed, servers, tmp_path):
+    crm = servers["crm"]
+    crm.reset()
+    env = dict(os.environ)
+    for key in list(env):
+        if key.startswith(("TOUCHLINE_", "AIRFLOW")):
+            del env[key]
+    env.update(pushed["env"], TOUCHLINE_HOME=str(pushed["home"]))
+    env["TOUCHLINE_LEDGER"] = str(tmp_path / "ledger.sqlite")  # a ledger that has seen nothing
+    command = [TOUCHLINE, "export", "--date", pushed["date"].isoformat(), "--destination", "crm"]
+    process = subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    crm.kill_after(1, lambda: os.kill(process.pid, signal.SIGKILL))
+    process.wait(timeout=120)
+    assert process.returncode == -signal.SIGKILL
+    total = len(pushed["worklist"])
+    assert total > 100, "the day needs more than one batch for this test"
+    assert len(crm.tasks()) == 100  # the first batch landed; its answer never arrived
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+        statuses = dict(db.execute("select status, count(*) from export_ledger group by 1"))
+    assert statuses == {"pending": 100}  # attempted, never confirmed
+    completed = subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert crm.count_by_key() == {row["task_key"]: 1 for row in pushed["worklist"]}
+    with sqlite3.connect(tmp_path / "ledger.sqlite") as db:
+        assert dict(db.execute("select status, count(*) from export_ledger group by 1")) == {
+            "sent": total
+        }
