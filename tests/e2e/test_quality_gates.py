@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_touchline
+from touchline.schema import ALL_ENTITIES
 
 pytestmark = pytest.mark.e2e
 
@@ -286,7 +287,8 @@ def test_clean_run_passes_every_gate(state):
         assert step["status"] == "passed", step["step"]
         for dataset in step["datasets"]:
             assert all(o["success"] for o in dataset.get("outcomes", [])), dataset["name"]
-    assert len(steps["before_load"]["datasets"]) == 11
+    validated = {d["name"] for d in steps["before_load"]["datasets"]}
+    assert validated == {e.name for e in ALL_ENTITIES}  # the drop and the CRM read-back
     summary = json.loads((state["output"] / day / "run_summary.json").read_text())
     assert summary["quality"]["status"] == "passed"
     linked = (state["output"] / day / summary["quality"]["report"]).resolve()
