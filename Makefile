@@ -6,10 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help setup demo test lint format clean
+.PHONY: help setup demo demo-push dev-servers test lint format clean
 
 help:
 	@echo "make demo    generate demo data and run the nightly DAG through Airflow"
+	@echo "make demo-push  the same, pushing to local HubSpot/Slack/Customer.io/webhook servers"
+	@echo "make dev-servers  run the local API servers in the foreground (prints their env vars)"
 	@echo "make test    run the test suite"
 	@echo "make lint    ruff check and format check"
 	@echo "make clean   remove generated data, outputs and the local Airflow home"
@@ -23,6 +25,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	$(BIN)/touchline demo
+
+demo-push: $(STAMP)
+	$(BIN)/touchline demo --with-dev-servers
+
+dev-servers: $(STAMP)
+	$(BIN)/touchline dev-servers
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

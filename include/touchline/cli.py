@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -80,6 +81,25 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dev_servers(args: argparse.Namespace) -> int:
+    from touchline.devservers.__main__ import main as serve
+
+    argv = ["--host", args.host, "--port-base", str(args.port_base)]
+    return serve(argv + (["--verbose"] if args.verbose else []))
+
+
+def _dev_server_env(servers) -> dict[str, str]:
+    """The env vars that point the exports at the local API servers (as their banner prints)."""
+    env = {}
+    from touchline.devservers.__main__ import export_lines
+
+    for line in export_lines(servers):
+        for pair in line.removeprefix("export ").split():
+            name, _, value = pair.partition("=")
+            env[name] = value
+    return env
+
+
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from touchline.demo.generator import generate
 
@@ -120,11 +140,46 @@ def cmd_demo(args: argparse.Namespace) -> int:
     history = [first + dt.timedelta(days=n) for n in range((last - first).days)]
     print(f"Landing the history ({first} to {history[-1] if history else first})")
     land_history(paths, history)
-    print(f"Running the nightly DAG for {last} through Airflow")
-    outcome = run_dag(paths, last)
-    print(f"{outcome.run_id}: {outcome.state} (Airflow log: {outcome.log_path})")
-    _print_summary(paths.output_dir / last.isoformat(), warehouse=paths.warehouse)
+    os.environ.setdefault("TOUCHLINE_OUTBOX", str(paths.output_dir / "outbox"))
+    if "TOUCHLINE_LEDGER" not in os.environ:
+        # the demo regenerates its book (and its servers start empty): a ledger of its own,
+        # started afresh, so every destination gets the demo day
+        ledger = paths.home / "demo-export-ledger.sqlite"
+        for leftover in (ledger, *ledger.parent.glob(ledger.name + "-*")):
+            leftover.unlink(missing_ok=True)
+        os.environ["TOUCHLINE_LEDGER"] = str(ledger)
+    servers = []
+    if args.with_dev_servers:
+        from touchline.devservers.__main__ import build
+
+        servers = [server.start() for server in build("127.0.0.1", 0)]
+        os.environ.update(_dev_server_env(servers))
+    try:
+        print(f"Running the nightly DAG for {last} through Airflow")
+        outcome = run_dag(paths, last)
+        print(f"{outcome.run_id}: {outcome.state} (Airflow log: {outcome.log_path})")
+        _print_summary(paths.output_dir / last.isoformat(), warehouse=paths.warehouse)
+        _print_exports(paths, servers)
+    finally:
+        for server in servers:
+            server.stop()
     return 0
+
+
+def _print_exports(paths: Settings, servers) -> None:
+    from touchline.exports.destinations import enabled
+    from touchline.exports.ledger import Ledger
+    from touchline.exports.run import ledger_path
+
+    with Ledger(ledger_path(paths)) as ledger:
+        summary = ledger.summary()
+    print("Exports (ledger: items per status):")
+    for name in enabled():
+        counts = ", ".join(f"{n} {status}" for status, n in summary.get(name, {}).items())
+        print(f"  {name:<8} {counts or 'nothing to send'}")
+    print(f"Outbox:          {os.environ['TOUCHLINE_OUTBOX']}")
+    for server in servers:
+        print(f"  local {server.summary()}")
 
 
 def _print_summary(run_dir: Path, warehouse: Path | None = None) -> None:
@@ -206,6 +261,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="generate demo data and run the nightly pipeline")
     _add_path_options(demo, source_required=False)
     add_demo_options(demo)
+    demo.add_argument(
+        "--with-dev-servers",
+        action="store_true",
+        help="start the local API servers and push the work lists to every destination",
+    )
+
+    servers = commands.add_parser(
+        "dev-servers", help="run local HubSpot, Slack, Customer.io and webhook test servers"
+    )
+    servers.add_argument("--host", default="127.0.0.1")
+    servers.add_argument("--port-base", type=int, default=8970)
+    servers.set_defaults(handler=cmd_dev_servers)
     demo.set_defaults(handler=cmd_demo)
     return parser
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,8 +44,13 @@ class Credentials:
     secret: str | None
 
 
+def _in_airflow() -> bool:
+    """Inside an Airflow process (a task): never import Airflow into a plain command."""
+    return "airflow.sdk" in sys.modules
+
+
 def _mask(secret: str | None) -> None:
-    if not secret:
+    if not secret or not _in_airflow():
         return
     try:
         from airflow.sdk.log import mask_secret
