@@ -1,0 +1,49 @@
+"""Destinations are configured by an Airflow Connection or env vars; absent means skipped."""
+
+from __future__ import annotations
+
+import json
+
+import airflow.sdk  # noqa: F401  (inside Airflow, Connections are looked up)
+
+from touchline.exports import destinations
+from touchline.exports.crm import HubSpotTasks
+from touchline.exports.outbox import Outbox
+
+
+def clear(monkeypatch):
+    for name in list(__import__("os").environ):
+        if name.startswith(("TOUCHLINE_", "AIRFLOW_CONN_TOUCHLINE")):
+            monkeypatch.delenv(name)
+
+
+def test_nothing_configured_means_no_destination(monkeypatch):
+    clear(monkeypatch)
+    assert destinations.enabled() == []
+    assert all(destinations.destination(name) is None for name in destinations.NAMES)
+
+
+def test_env_vars_enable_a_destination(monkeypatch, tmp_path):
+    clear(monkeypatch)
+    monkeypatch.setenv("TOUCHLINE_OUTBOX", str(tmp_path))
+    monkeypatch.setenv("TOUCHLINE_HUBSPOT_URL", "http://crm.example")
+    monkeypatch.setenv("TOUCHLINE_HUBSPOT_TOKEN", "env-token-123")
+    assert destinations.enabled() == ["files", "crm"]
+    assert isinstance(destinations.destination("files"), Outbox)
+    crm = destinations.destination("crm")
+    assert isinstance(crm, HubSpotTasks)
+    assert crm.client._client.headers["authorization"] == "Bearer env-token-123"
+
+
+def test_a_connection_wins_over_env_vars(monkeypatch):
+    clear(monkeypatch)
+    monkeypatch.setenv("TOUCHLINE_HUBSPOT_URL", "http://from-env.example")
+    monkeypatch.setenv("TOUCHLINE_HUBSPOT_TOKEN", "env-token-123")
+    connection = {
+        "conn_type": "http",
+        "host": "https://api.hubapi.example",
+        "password": "conn-token-456",
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_TOUCHLINE_HUBSPOT", json.dumps(connection))
+    found = destinations.credentials("crm")
+    assert (found.url, found.secret) == ("https://api.hubapi.example", "conn-token-456")
