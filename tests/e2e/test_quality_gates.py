@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_touchline
+from touchline.quality.report import STEP_ORDER
 from touchline.schema import ALL_ENTITIES
 
 pytestmark = pytest.mark.e2e
@@ -275,14 +276,7 @@ def test_clean_run_passes_every_gate(state):
     report = json.loads((state["output"] / "quality" / day / "report.json").read_text())
     assert report["status"] == "passed"
     steps = {s["step"]: s for s in report["steps"]}
-    assert set(steps) == {
-        "extract_crm",
-        "extract_usage",
-        "extract_support",
-        "extract_engagement",
-        "before_load",
-        "before_export",
-    }
+    assert set(steps) == set(STEP_ORDER)  # the four contract checks and the two gates
     for step in steps.values():
         assert step["status"] == "passed", step["step"]
         for dataset in step["datasets"]:

@@ -173,27 +173,24 @@ def _validate_batch(
         f"select {key_columns}, file_row_number as {ROW_COLUMN} "
         "from read_parquet(?, file_row_number = true)"
     )
-    ids = entity.key
-    row_outcomes, rows, row_seconds = validator.validate(
-        entity.name,
-        "rows",
-        _suite(suites.landed.rows_suite(context)),
-        _read(con, rows_sql, [str(batch.path)]),
-        ids,
-    )
-    key_outcomes, _, key_seconds = validator.validate(
-        entity.name,
-        "keys",
-        _suite(suites.landed.keys_suite(context)),
-        _read(con, keys_sql, [str(batch.path)]),
-        ids,
-    )
-    outcomes = row_outcomes + key_outcomes
+    frames = {
+        "rows": (suites.landed.rows_suite(context), rows_sql),
+        "keys": (suites.landed.keys_suite(context), keys_sql),
+    }
+    outcomes: list[Outcome] = []
+    rows, seconds = 0, 0.0
+    for frame, (expectations, sql) in frames.items():
+        found, counted, took = validator.validate(
+            entity.name, frame, _suite(expectations), _read(con, sql, [str(batch.path)]), entity.key
+        )
+        outcomes += found
+        rows = max(rows, counted)
+        seconds += took
     _locate(outcomes, batch)
     return {
         "name": entity.name,
         "rows": rows,
-        "seconds": round(row_seconds + key_seconds, 3),
+        "seconds": round(seconds, 3),
         "source": str(batch.source) if batch.source else None,
         "baseline": (
             {"ds": context.baseline.ds.isoformat(), "rows": context.baseline.rows}
