@@ -18,7 +18,8 @@ def demo(tmp_path_factory):
     output = work / "output"
     completed = run_touchline("demo", "--output-dir", str(output), home=work / "home")
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    (day_dir,) = [p for p in output.iterdir() if p.is_dir() and p.name != "quality"]
+    # output/<D>/ beside output/quality/ and output/outbox/ (the demo's files destination)
+    (day_dir,) = [p for p in output.iterdir() if p.is_dir() and p.name[:2] == "20"]
     return {"stdout": completed.stdout, "day_dir": day_dir, "output": output}
 
 
@@ -50,6 +51,14 @@ def test_the_demo_run_is_green_at_every_gate(demo):
             failing = [o for o in dataset.get("outcomes", []) if not o["success"]]
             assert failing == [], (step["step"], dataset["name"], failing)
     assert "Data quality:    passed" in demo["stdout"]
+
+
+def test_the_demo_writes_each_csm_their_files(demo):
+    outbox = demo["output"] / "outbox" / demo["day_dir"].name
+    lists = {p.stem for p in (demo["day_dir"] / "worklists").glob("*.csv")}
+    for ext in ("csv", "xlsx", "html"):
+        assert {p.stem for p in outbox.glob(f"*.{ext}")} == lists, ext
+    assert "files    " in demo["stdout"] and " sent" in demo["stdout"]
 
 
 def test_every_csm_has_a_list_ordered_by_priority(demo):
