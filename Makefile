@@ -6,12 +6,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help setup demo demo-push dev-servers test lint format clean
+.PHONY: help setup demo demo-push dev-servers bench test lint format clean
 
 help:
 	@echo "make demo    generate demo data and run the nightly DAG through Airflow"
 	@echo "make demo-push  the same, pushing to local HubSpot/Slack/Customer.io/webhook servers"
 	@echo "make dev-servers  run the local API servers in the foreground (prints their env vars)"
+	@echo "make bench   benchmark the small and medium scales (bench/results/)"
 	@echo "make test    run the test suite"
 	@echo "make lint    ruff check and format check"
 	@echo "make clean   remove generated data, outputs and the local Airflow home"
@@ -28,6 +29,9 @@ demo: $(STAMP)
 
 demo-push: $(STAMP)
 	$(BIN)/touchline demo --with-dev-servers
+
+bench: $(STAMP)
+	$(BIN)/touchline bench --scale small --scale medium
 
 dev-servers: $(STAMP)
 	$(BIN)/touchline dev-servers

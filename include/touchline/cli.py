@@ -81,6 +81,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from touchline.bench import run
+
+    work = args.work_dir or settings().home / "bench"
+    for scale in args.scale:
+        run(scale, work, keep=args.keep)
+    return 0
+
+
 def cmd_dev_servers(args: argparse.Namespace) -> int:
     from touchline.devservers.__main__ import main as serve
 
@@ -266,6 +275,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start the local API servers and push the work lists to every destination",
     )
+
+    bench = commands.add_parser(
+        "bench", help="measure each stage at a named scale against the scan and SQL floors"
+    )
+    bench.add_argument(
+        "--scale",
+        action="append",
+        choices=["tiny", "small", "medium", "large"],
+        required=True,
+        help="small: 2,000 accounts/90 days; medium: 20,000/180; large: 200,000/365 "
+        "(tiny: 300/10, a smoke run)",
+    )
+    bench.add_argument(
+        "--work-dir", type=Path, help="scratch space (default $TOUCHLINE_HOME/bench)"
+    )
+    bench.add_argument("--keep", action="store_true", help="keep the generated data afterwards")
+    bench.set_defaults(handler=cmd_bench)
 
     servers = commands.add_parser(
         "dev-servers", help="run local HubSpot, Slack, Customer.io and webhook test servers"

@@ -1,0 +1,421 @@
+"""The benchmark: each stage of a nightly run at a named scale, against two floors.
+
+    touchline bench --scale small|medium|large
+
+generates a demo drop at the scale (not part of the timings), lands its history, then
+measures each stage in its own process (wall time, peak memory of the process tree, rows
+per second):
+
+1. ``full_pipeline``: the nightly DAG through Airflow for the second-to-last day, on an
+   empty warehouse (a full rebuild of the whole history);
+2. ``scan_floor``: one DuckDB connection reading every landed Parquet file once, every
+   column;
+3. ``sql_floor``: the compiled SQL of every dbt model, executed in dependency order in one
+   DuckDB connection (no dbt, no Airflow), seeds loaded beforehand;
+4. ``nightly_incremental``: the nightly DAG through Airflow for the last day;
+5. ``exports``: the files destination for the last day.
+
+The Airflow overhead of a DAG run is its wall time minus the time its tasks ran. Results go
+to ``bench/results/<scale>-<date>.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+
+from touchline.config import DAG_ID, REPO_ROOT, Settings, settings
+
+SCALES = {
+    "tiny": (300, 10),  # a smoke run of the benchmark itself
+    "small": (2_000, 90),
+    "medium": (20_000, 180),
+    "large": (200_000, 365),
+}
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    rows: int
+    rows_per_second: float
+    detail: dict
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    try:
+        members = [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    for member in members:
+        try:
+            total += member.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def measure(name: str, command: list[str], env: dict[str, str], rows: int = 0) -> Stage:
+    """Run ``command``; its wall time and the peak RSS of its process tree (polled)."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    watched = psutil.Process(process.pid)
+    peak = 0
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
+    reader.start()
+    while process.poll() is None:
+        peak = max(peak, _tree_rss(watched))
+        time.sleep(0.1)
+    reader.join()
+    seconds = time.monotonic() - started
+    if process.returncode != 0:
+        tail = "".join(output)[-4000:]
+        raise RuntimeError(f"bench stage {name} failed ({process.returncode}):\n{tail}")
+    detail = {}
+    for line in output:
+        if line.startswith("BENCH "):
+            detail.update(json.loads(line[6:]))
+    rows = int(detail.pop("rows", rows))
+    return Stage(
+        name,
+        round(seconds, 2),
+        round(peak / 2**20, 1),
+        rows,
+        round(rows / seconds, 1) if seconds else 0.0,
+        detail,
+    )
+
+
+def _python(*code_args: str) -> list[str]:
+    return [sys.executable, "-m", "touchline.bench", *code_args]
+
+
+def _touchline(*args: str) -> list[str]:
+    return [str(Path(sys.executable).with_name("touchline")), *args]
+
+
+# -- steps run in their own process (python -m touchline.bench <step> ...) -----------------
+
+
+def step_land(paths: Settings, first: dt.date, last: dt.date) -> None:
+    from touchline.extract import land_history
+
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    land_history(paths, days)
+    print("BENCH " + json.dumps({"rows": landed_rows(paths.landing_dir), "days": len(days)}))
+
+
+def landed_rows(landing_dir: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(
+        pq.ParquetFile(part).metadata.num_rows
+        for part in Path(landing_dir).glob("*/ds=*/part-0.parquet")
+    )
+
+
+def step_scan(paths: Settings) -> None:
+    import duckdb
+
+    rows = 0
+    with duckdb.connect() as con:
+        for folder in sorted(Path(paths.landing_dir).iterdir()):
+            if not folder.is_dir() or folder.name.startswith("."):
+                continue
+            pattern = str(folder / "ds=*" / "part-0.parquet")
+            # min() of every column makes DuckDB read every column of every file
+            found = con.execute(
+                f"select count(*), min(columns(*)) from read_parquet('{pattern}', "
+                "union_by_name = true)"
+            ).fetchone()
+            rows += found[0]
+    print("BENCH " + json.dumps({"rows": rows}))
+
+
+def step_sql_floor(paths: Settings, run_date: dt.date, database: Path) -> None:
+    """Execute the compiled models in dependency order on ``database`` (seeds loaded)."""
+    import duckdb
+
+    manifest = json.loads((paths.state_dir / "dbt-target" / "manifest.json").read_text())
+    models = {
+        uid: node
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node.get("compiled_code")
+    }
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(uid: str) -> None:
+        if uid in seen or uid not in models:
+            return
+        seen.add(uid)
+        for parent in models[uid]["depends_on"]["nodes"]:
+            visit(parent)
+        order.append(uid)
+
+    for uid in sorted(models):
+        visit(uid)
+    started = time.monotonic()
+    with duckdb.connect(str(database)) as con:
+        con.execute("set TimeZone = 'UTC'")
+        for uid in order:
+            node = models[uid]
+            kind = "view" if node["config"]["materialized"] == "view" else "table"
+            con.execute(
+                f'create or replace {kind} "{node["schema"]}"."{node["alias"]}" as '
+                f"{node['compiled_code']}"
+            )
+    seconds = time.monotonic() - started
+    print("BENCH " + json.dumps({"models": len(order), "sql_seconds": round(seconds, 2)}))
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+def _airflow_overhead(paths: Settings, run_date: dt.date, wall: float) -> dict:
+    database = paths.home / "airflow" / "airflow.db"
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "select task_id, julianday(end_date) - julianday(start_date) from task_instance"
+            " where dag_id = ? and run_id = (select run_id from dag_run where dag_id = ?"
+            " and substr(logical_date, 1, 10) = ? order by id desc limit 1)",
+            (DAG_ID, DAG_ID, run_date.isoformat()),
+        ).fetchall()
+    tasks = {task: round((days or 0) * 86400, 2) for task, days in rows}
+    # the tasks of `airflow dags test` run one after the other: the rest is Airflow's
+    ran = sum(tasks.values())
+    return {"task_seconds": tasks, "airflow_overhead_seconds": round(wall - ran, 2)}
+
+
+def run(scale: str, out_dir: Path, keep: bool = False) -> dict:
+    accounts, days = SCALES[scale]
+    work = Path(out_dir) / f"bench-{scale}"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    paths = settings().with_overrides(
+        home=work / "home",
+        source_dir=work / "drop",
+        landing_dir=work / "home" / "landing",
+        warehouse=work / "home" / "warehouse.duckdb",
+        output_dir=work / "output",
+    )
+    env = dict(os.environ)
+    for key in list(env):
+        if key.startswith(("TOUCHLINE_", "AIRFLOW")):
+            del env[key]
+    env.update(
+        TOUCHLINE_HOME=str(paths.home),
+        TOUCHLINE_OUTBOX=str(work / "outbox"),
+        TOUCHLINE_LEDGER=str(work / "ledger.sqlite"),
+    )
+    from touchline.demo.generator import DEFAULT_END_DATE
+
+    end = DEFAULT_END_DATE
+    first = end - dt.timedelta(days=days)  # days + 1 drops: the last one is the next night
+    full_date, next_date = end - dt.timedelta(days=1), end
+    stages: list[Stage] = []
+
+    def say(stage: Stage) -> None:
+        stages.append(stage)
+        print(
+            f"  {stage.name:<22} {stage.seconds:>9.1f} s {stage.peak_rss_mb:>9.0f} MB "
+            f"{stage.rows:>12,} rows",
+            flush=True,
+        )
+
+    print(f"touchline bench {scale}: {accounts:,} accounts, {days} days (+1 night)", flush=True)
+    say(
+        measure(
+            "generate",
+            _touchline(
+                "demo-data",
+                "--out",
+                str(paths.source_dir),
+                "--accounts",
+                str(accounts),
+                "--days",
+                str(days + 1),
+                "--end-date",
+                end.isoformat(),
+                "--usage-format",
+                "csv.gz",
+            ),
+            env,
+        )
+    )
+    say(
+        measure(
+            "land_history",
+            _python(
+                "land",
+                str(paths.home),
+                str(paths.source_dir),
+                first.isoformat(),
+                (full_date - dt.timedelta(days=1)).isoformat(),
+            ),
+            env,
+        )
+    )
+    run_args = ["run", "--source-dir", str(paths.source_dir), "--output-dir", str(paths.output_dir)]
+    full = measure("full_pipeline", _touchline(*run_args, "--date", full_date.isoformat()), env)
+    full.rows = landed_rows(paths.landing_dir)
+    full.rows_per_second = round(full.rows / full.seconds, 1)
+    full.detail = _airflow_overhead(paths, full_date, full.seconds)
+    say(full)
+    say(measure("scan_floor", _python("scan", str(paths.home)), env))
+    floor_db = work / "sql-floor.duckdb"
+    compile_env = dict(env, TOUCHLINE_LANDING_DIR=str(paths.landing_dir))
+    measure(
+        "dbt_compile",
+        _python("compile", str(paths.home), full_date.isoformat(), str(floor_db)),
+        compile_env,
+    )
+    sql = measure(
+        "sql_floor",
+        _python("sql", str(paths.home), full_date.isoformat(), str(floor_db)),
+        compile_env,
+        rows=full.rows,
+    )
+    say(sql)
+    before = landed_rows(paths.landing_dir)
+    nightly = measure(
+        "nightly_incremental", _touchline(*run_args, "--date", next_date.isoformat()), env
+    )
+    nightly.rows = landed_rows(paths.landing_dir) - before
+    nightly.rows_per_second = round(nightly.rows / nightly.seconds, 1)
+    nightly.detail = _airflow_overhead(paths, next_date, nightly.seconds)
+    say(nightly)
+    say(
+        measure(
+            "exports",
+            _touchline(
+                "export",
+                "--date",
+                next_date.isoformat(),
+                "--destination",
+                "files",
+                "--warehouse",
+                str(paths.warehouse),
+            ),
+            env,
+        )
+    )
+    overhead = nightly.detail["airflow_overhead_seconds"]
+    result = {
+        "scale": scale,
+        "accounts": accounts,
+        "days": days,
+        "date": dt.date.today().isoformat(),
+        "machine": machine(),
+        "stages": [asdict(s) for s in stages],
+        "ratios": {
+            "full_pipeline_over_sql_floor": round(full.seconds / sql.seconds, 2),
+            "full_pipeline_over_scan_floor": round(full.seconds / stages[3].seconds, 2),
+            "nightly_over_sql_floor": round(nightly.seconds / sql.seconds, 2),
+            "nightly_minus_airflow_overhead_over_sql_floor": round(
+                (nightly.seconds - overhead) / sql.seconds, 2
+            ),
+        },
+    }
+    write_results(result)
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def _worklist_rows(path: Path) -> int:
+    with open(path, encoding="utf-8") as handle:
+        return max(sum(1 for _ in handle) - 1, 0)
+
+
+def machine() -> dict:
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def markdown(result: dict) -> str:
+    lines = [
+        f"### {result['scale']}: {result['accounts']:,} accounts, {result['days']} days "
+        f"({result['date']}; {result['machine']['cpus']} cores, "
+        f"{result['machine']['memory_gb']} GB)",
+        "",
+        "| stage | seconds | peak RSS (MB) | rows | rows/s |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for stage in result["stages"]:
+        lines.append(
+            f"| {stage['name']} | {stage['seconds']:.1f} | {stage['peak_rss_mb']:.0f} | "
+            f"{stage['rows']:,} | {stage['rows_per_second']:,.0f} |"
+        )
+    lines.append("")
+    for name, value in result["ratios"].items():
+        lines.append(f"- {name.replace('_', ' ')}: {value}")
+    for stage in result["stages"]:
+        if "airflow_overhead_seconds" in stage["detail"]:
+            lines.append(
+                f"- {stage['name']}: Airflow overhead "
+                f"{stage['detail']['airflow_overhead_seconds']} s"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_results(result: dict) -> None:
+    folder = REPO_ROOT / "bench" / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"{result['scale']}-{result['date']}"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    stem.with_suffix(".md").write_text(markdown(result))
+    print()
+    print(markdown(result))
+
+
+def _main(argv: list[str]) -> None:
+    step, home, *rest = argv
+    paths = settings().with_overrides(
+        home=home, landing_dir=Path(home) / "landing", warehouse=Path(home) / "warehouse.duckdb"
+    )
+    if step == "land":
+        source, first, last = rest
+        paths = paths.with_overrides(source_dir=source)
+        step_land(paths, dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+    elif step == "scan":
+        step_scan(paths)
+    elif step == "compile":
+        from touchline.warehouse import run_dbt
+
+        run_date, database = dt.date.fromisoformat(rest[0]), Path(rest[1])
+        for args in (["seed"], ["compile"]):
+            done = run_dbt(args, paths, run_date, database)
+            if done.returncode != 0:
+                raise SystemExit(done.stdout[-3000:])
+    elif step == "sql":
+        step_sql_floor(paths, dt.date.fromisoformat(rest[0]), Path(rest[1]))
+    else:
+        raise SystemExit(f"unknown bench step {step}")
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])
