@@ -222,11 +222,9 @@ def run(scale: str, out_dir: Path, keep: bool = False) -> dict:
     for key in list(env):
         if key.startswith(("TOUCHLINE_", "AIRFLOW")):
             del env[key]
-    env.update(
-        TOUCHLINE_HOME=str(paths.home),
-        TOUCHLINE_OUTBOX=str(work / "outbox"),
-        TOUCHLINE_LEDGER=str(work / "ledger.sqlite"),
-    )
+    env.update(TOUCHLINE_HOME=str(paths.home), TOUCHLINE_LEDGER=str(work / "ledger.sqlite"))
+    # the DAG runs send nowhere; the exports stage writes the files destination on its own
+    export_env = dict(env, TOUCHLINE_OUTBOX=str(work / "outbox"))
     from touchline.demo.generator import DEFAULT_END_DATE
 
     end = DEFAULT_END_DATE
@@ -304,21 +302,22 @@ def run(scale: str, out_dir: Path, keep: bool = False) -> dict:
     nightly.rows_per_second = round(nightly.rows / nightly.seconds, 1)
     nightly.detail = _airflow_overhead(paths, next_date, nightly.seconds)
     say(nightly)
-    say(
-        measure(
-            "exports",
-            _touchline(
-                "export",
-                "--date",
-                next_date.isoformat(),
-                "--destination",
-                "files",
-                "--warehouse",
-                str(paths.warehouse),
-            ),
-            env,
-        )
+    exports = measure(
+        "exports",
+        _touchline(
+            "export",
+            "--date",
+            next_date.isoformat(),
+            "--destination",
+            "files",
+            "--warehouse",
+            str(paths.warehouse),
+        ),
+        export_env,
     )
+    exports.rows = _worklist_rows(paths.output_dir / next_date.isoformat() / "worklist.csv")
+    exports.rows_per_second = round(exports.rows / exports.seconds, 1)
+    say(exports)
     overhead = nightly.detail["airflow_overhead_seconds"]
     result = {
         "scale": scale,
