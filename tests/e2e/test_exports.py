@@ -8,6 +8,7 @@ as a deployment would be.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import shutil
 import signal
@@ -29,10 +30,27 @@ SECRETS = {
 }
 
 
+class Clock:
+    """The CRM's clock, set to the run's days (the drop is in the past), moved by a test."""
+
+    def __init__(self, moment: dt.datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> float:
+        return self.moment.timestamp()
+
+
 @pytest.fixture(scope="module")
-def servers():
+def clock(small_drop):
+    return Clock(dt.datetime.combine(small_drop.dates[1], dt.time(1), tzinfo=dt.UTC))
+
+
+@pytest.fixture(scope="module")
+def servers(clock):
     with (
-        HubSpotServer(token=SECRETS["TOUCHLINE_HUBSPOT_TOKEN"], accept_any_email=True) as hubspot,
+        HubSpotServer(
+            token=SECRETS["TOUCHLINE_HUBSPOT_TOKEN"], accept_any_email=True, clock=clock
+        ) as hubspot,
         SlackServer(token=SECRETS["TOUCHLINE_SLACK_TOKEN"], accept_any_email=True) as slack,
         CustomerIOServer(
             site_id="site-e2e", api_key=SECRETS["TOUCHLINE_CUSTOMERIO_API_KEY"]
@@ -59,7 +77,7 @@ def pushed(tmp_path_factory, small_drop, servers):
     work = tmp_path_factory.mktemp("exports")
     drop = work / "drop"
     shutil.copytree(small_drop.out_dir, drop)
-    run_date = small_drop.dates[1]
+    run_date = small_drop.dates[1] - dt.timedelta(days=1)  # the last day is the next night
     home, output = work / "home", work / "output"
     args = ["run", "--source-dir", str(drop), "--output-dir", str(output)]
     args += ["--date", run_date.isoformat()]
@@ -178,3 +196,31 @@ def test_a_run_killed_mid_export_resumes_and_creates_each_task_once(pushed, serv
         assert dict(db.execute("select status, count(*) from export_ledger group by 1")) == {
             "sent": total
         }
+
+
+def test_a_task_completed_in_the_crm_is_not_raised_again(pushed, servers, clock):
+    """Ticked off in the CRM during the next day: read back, satisfied, and closed there."""
+    crm = servers["crm"]
+    next_day = pushed["date"] + dt.timedelta(days=1)
+    # the most recently due cadence task: the completion is nearest to this occurrence
+    cadence = [row for row in pushed["worklist"] if row["trigger"] == "cadence"]
+    done = max(cadence, key=lambda row: (row["due_date"], row["task_key"]))
+    clock.moment = dt.datetime.combine(next_day, dt.time(10), tzinfo=dt.UTC)
+    crm.complete(done["task_key"])
+    args = [*pushed["args"][:-1], next_day.isoformat()]
+    completed = run_touchline(*args, home=pushed["home"], extra_env=pushed["env"])
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    output = pushed["work"] / "output" / next_day.isoformat()
+    with open(output / "worklist.csv", encoding="utf-8") as handle:
+        raised = {row["task_key"] for row in csv.DictReader(handle)}
+    assert done["task_key"] not in raised  # satisfied by the completion read back
+    assert raised, "the next day has no task at all"
+    task = crm.task_by_key(done["task_key"])
+    assert task["properties"]["hs_task_status"] == "COMPLETED" and not task["archived"]
+    with sqlite3.connect(pushed["home"] / "export_ledger.sqlite") as db:
+        status, reason = db.execute(
+            "select status, closed_reason from export_ledger"
+            " where destination = 'crm' and item_key = ?",
+            (done["task_key"],),
+        ).fetchone()
+    assert (status, reason) == ("closed", "completed")
