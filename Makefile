@@ -40,12 +40,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check include dags tests
-	$(BIN)/ruff format --check include dags tests
+	$(BIN)/ruff check include dags tests expectations
+	$(BIN)/ruff format --check include dags tests expectations
 
 format: $(STAMP)
-	$(BIN)/ruff format include dags tests
-	$(BIN)/ruff check --fix include dags tests
+	$(BIN)/ruff format include dags tests expectations
+	$(BIN)/ruff check --fix include dags tests expectations
 
 clean:
 	rm -rf .touchline output demo_data dbt_project/target dbt_project/logs
