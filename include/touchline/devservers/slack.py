@@ -241,23 +241,30 @@ class SlackServer(FakeServer):
             return False, None
         return True, raw
 
-    def _post_message(self, args: dict[str, Any]) -> Reply:
+    def _content(self, args: dict[str, Any]) -> tuple[str | None, Any, str | None, Reply | None]:
+        """The channel (resolved), blocks and text of a message call, or the error reply."""
         channel = args.get("channel")
         if not isinstance(channel, str) or not channel.strip():
-            return self._fail("channel_not_found")
+            return None, None, None, self._fail("channel_not_found")
         resolved = self._resolve_channel(channel.strip())
-        if resolved is None:
-            return self._fail("channel_not_found")
         valid, blocks = self._blocks(args)
         if not valid:
-            return self._fail("invalid_blocks")
+            return resolved, None, None, self._fail("invalid_blocks")
         text = args.get("text")
         if text is not None and not isinstance(text, str):
             text = str(text)
+        if text and len(text) > MAX_TEXT_CHARS:
+            return resolved, blocks, text, self._fail("msg_too_long")
+        return resolved, blocks, text, None
+
+    def _post_message(self, args: dict[str, Any]) -> Reply:
+        resolved, blocks, text, error = self._content(args)
+        if resolved is None:
+            return self._fail("channel_not_found")
+        if error is not None:
+            return error
         if not text and not blocks:
             return self._fail("no_text")
-        if text and len(text) > MAX_TEXT_CHARS:
-            return self._fail("msg_too_long")
         message = {"channel": resolved, "ts": self._next_ts(), "text": text or "", "blocks": blocks}
         self._messages.append(message)
         return Reply(
@@ -279,24 +286,17 @@ class SlackServer(FakeServer):
         )
 
     def _update(self, args: dict[str, Any]) -> Reply:
-        channel = args.get("channel")
-        if not isinstance(channel, str) or not channel.strip():
-            return self._fail("channel_not_found")
-        resolved = self._resolve_channel(channel.strip())
+        resolved, blocks, text, error = self._content(args)
+        if error is not None and resolved is None:
+            return error  # no channel at all
         ts = args.get("ts")
         message = next(
             (m for m in self._messages if m["ts"] == ts and m["channel"] == resolved), None
         )
         if message is None:
             return self._fail("message_not_found")
-        valid, blocks = self._blocks(args)
-        if not valid:
-            return self._fail("invalid_blocks")
-        text = args.get("text")
-        if text is not None and not isinstance(text, str):
-            text = str(text)
-        if text and len(text) > MAX_TEXT_CHARS:
-            return self._fail("msg_too_long")
+        if error is not None:
+            return error
         new_text = text if text is not None else message["text"]
         new_blocks = blocks if "blocks" in args else message["blocks"]
         if not new_text and not new_blocks:
