@@ -239,7 +239,7 @@ def gate_before_load(
         datasets=datasets,
         seconds=time.monotonic() - started,
         on_pass=lambda: {
-            "published": [p.entity for p in publish_staged(paths.landing_dir, run_date)]
+            "published": [p.entity for p in publish_staged(paths.landing_dir, run_date, wanted)]
         },
         kept="the staged batches were not published; the landing and the warehouse are unchanged",
     )
