@@ -97,18 +97,6 @@ def cmd_dev_servers(args: argparse.Namespace) -> int:
     return serve(argv + (["--verbose"] if args.verbose else []))
 
 
-def _dev_server_env(servers) -> dict[str, str]:
-    """The env vars that point the exports at the local API servers (as their banner prints)."""
-    env = {}
-    from touchline.devservers.__main__ import export_lines
-
-    for line in export_lines(servers):
-        for pair in line.removeprefix("export ").split():
-            name, _, value = pair.partition("=")
-            env[name] = value
-    return env
-
-
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from touchline.demo.generator import generate
 
@@ -159,10 +147,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         os.environ["TOUCHLINE_LEDGER"] = str(ledger)
     servers = []
     if args.with_dev_servers:
-        from touchline.devservers.__main__ import build
+        from touchline.devservers.__main__ import build, server_env
 
         servers = [server.start() for server in build("127.0.0.1", 0)]
-        os.environ.update(_dev_server_env(servers))
+        os.environ.update(server_env(servers))
     try:
         print(f"Running the nightly DAG for {last} through Airflow")
         outcome = run_dag(paths, last)

@@ -35,22 +35,33 @@ def build(host: str, port_base: int, verbose: bool = False) -> list[FakeServer]:
     ]
 
 
-def export_lines(servers: Sequence[FakeServer]) -> list[str]:
-    """Shell lines that point touchline at running servers."""
+def server_env(servers: Sequence[FakeServer]) -> dict[str, str]:
+    """The env vars that point touchline at running servers, one group per server."""
     hubspot, slack, customerio, webhook = servers
     assert isinstance(hubspot, HubSpotServer)
     assert isinstance(slack, SlackServer)
     assert isinstance(customerio, CustomerIOServer)
     assert isinstance(webhook, WebhookServer)
-    return [
-        f"export TOUCHLINE_HUBSPOT_URL={hubspot.url} TOUCHLINE_HUBSPOT_TOKEN={hubspot.token}",
-        f"export TOUCHLINE_SLACK_URL={slack.url}/api/ TOUCHLINE_SLACK_TOKEN={slack.token}",
-        f"export TOUCHLINE_CUSTOMERIO_URL={customerio.url}"
-        f" TOUCHLINE_CUSTOMERIO_SITE_ID={customerio.site_id}"
-        f" TOUCHLINE_CUSTOMERIO_API_KEY={customerio.api_key}",
-        f"export TOUCHLINE_WEBHOOK_URL={webhook.hook_url}"
-        f" TOUCHLINE_WEBHOOK_SECRET={webhook.secret}",
-    ]
+    return {
+        "TOUCHLINE_HUBSPOT_URL": hubspot.url,
+        "TOUCHLINE_HUBSPOT_TOKEN": hubspot.token,
+        "TOUCHLINE_SLACK_URL": f"{slack.url}/api/",
+        "TOUCHLINE_SLACK_TOKEN": slack.token,
+        "TOUCHLINE_CUSTOMERIO_URL": customerio.url,
+        "TOUCHLINE_CUSTOMERIO_SITE_ID": customerio.site_id,
+        "TOUCHLINE_CUSTOMERIO_API_KEY": customerio.api_key,
+        "TOUCHLINE_WEBHOOK_URL": webhook.hook_url,
+        "TOUCHLINE_WEBHOOK_SECRET": webhook.secret,
+    }
+
+
+def export_lines(servers: Sequence[FakeServer]) -> list[str]:
+    """Shell lines that point touchline at running servers (one line per server)."""
+    lines: dict[str, list[str]] = {}
+    for name, value in server_env(servers).items():
+        group = name.removeprefix("TOUCHLINE_").split("_")[0]
+        lines.setdefault(group, []).append(f"{name}={value}")
+    return ["export " + " ".join(pairs) for pairs in lines.values()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,7 +20,6 @@ id, an idempotency key) covers the instant between an accepted send and its reco
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -208,7 +207,3 @@ def _recorded_failure(ledger: Ledger, destination: str, keys: list[str]):
     except Exception as exc:
         ledger.failed(destination, keys, str(exc))
         raise
-
-
-def run_date_of(value: str | dt.date) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)

@@ -29,7 +29,7 @@ SEARCH_PAGE = 100
 READ_PROPERTIES = [KEY_PROPERTY, "hs_task_status", "hs_task_subject", "hs_lastmodifieddate"]
 
 
-def _midnight_ms(day: dt.date) -> str:
+def _due_morning_ms(day: dt.date) -> str:
     moment = dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC)  # due in the working morning
     return str(int(moment.timestamp() * 1000))
 
@@ -57,7 +57,7 @@ class HubSpotTasks(Destination):
             properties = {
                 "hs_task_subject": f"{day.label(task['touchpoint'])}: {task['account_name']}",
                 "hs_task_body": task["reason"],
-                "hs_timestamp": _midnight_ms(task["due_date"]),
+                "hs_timestamp": _due_morning_ms(task["due_date"]),
                 "hs_task_priority": PRIORITIES.get(task["priority"], "NONE"),
                 "hs_task_status": "NOT_STARTED",
                 "hs_task_type": TASK_TYPES.get(task["channel"], "TODO"),

@@ -106,23 +106,21 @@ def credentials(name: str) -> Credentials:
     return found
 
 
-def _files(c: Credentials) -> Destination | None:
+def _files(c: Credentials) -> Destination:
     from touchline.exports.outbox import Outbox
 
-    return Outbox(c.url) if c.url else None
+    return Outbox(c.url)
 
 
-def _crm(c: Credentials) -> Destination | None:
+def _crm(c: Credentials) -> Destination:
     from touchline.exports.crm import HubSpotTasks
 
-    return HubSpotTasks(c.url, c.secret) if c.url and c.secret else None
+    return HubSpotTasks(c.url, c.secret)
 
 
-def _slack(c: Credentials) -> Destination | None:
+def _slack(c: Credentials) -> Destination:
     from touchline.exports.slack import SlackDigests
 
-    if not c.secret:
-        return None
     return SlackDigests(
         c.secret,
         base_url=c.url or "https://slack.com/api/",
@@ -130,19 +128,19 @@ def _slack(c: Credentials) -> Destination | None:
     )
 
 
-def _email(c: Credentials) -> Destination | None:
+def _email(c: Credentials) -> Destination:
     from touchline.exports.email import CustomerIOCampaigns
 
-    return CustomerIOCampaigns(c.url, c.login, c.secret) if c.url and c.login and c.secret else None
+    return CustomerIOCampaigns(c.url, c.login, c.secret)
 
 
-def _webhook(c: Credentials) -> Destination | None:
+def _webhook(c: Credentials) -> Destination:
     from touchline.exports.webhook import Webhook
 
-    return Webhook(c.url, c.secret) if c.url and c.secret else None
+    return Webhook(c.url, c.secret)
 
 
-FACTORIES: dict[str, Callable[[Credentials], Destination | None]] = {
+FACTORIES: dict[str, Callable[[Credentials], Destination]] = {
     "files": _files,
     "crm": _crm,
     "slack": _slack,
@@ -155,7 +153,8 @@ def destination(name: str) -> Destination | None:
     """The configured destination ``name``, or None when this deployment does not use it."""
     if name not in FACTORIES:
         raise KeyError(f"unknown destination {name!r}; known: {', '.join(NAMES)}")
-    return FACTORIES[name](credentials(name))
+    found = credentials(name)
+    return FACTORIES[name](found) if _is_configured(found, name) else None
 
 
 def enabled() -> list[str]:

@@ -15,6 +15,7 @@ import re
 import shutil
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -77,7 +78,8 @@ def neutralise(value: object) -> object:
     return value
 
 
-def _cell(value: object) -> object:
+def cell(value: object) -> object:
+    """A value as a spreadsheet-safe cell: dates ISO, numbers plain, formulas neutralised."""
     if value is None:
         return ""
     if isinstance(value, dt.date):
@@ -87,12 +89,17 @@ def _cell(value: object) -> object:
     return neutralise(value)
 
 
+def write_rows(handle, columns: list[str], rows: Iterable[Sequence]) -> None:
+    """The header and the rows (values in column order) as CSV, every value through cell()."""
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+
+
 def write_csv(path: Path, columns: list[str], rows: list[tuple]) -> None:
     with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_cell(v) for v in row])
+        write_rows(handle, columns, rows)
 
 
 def worklist_file_name(assignee_email: str | None, owner_role: str, pod: str | None) -> str:

@@ -11,7 +11,6 @@ neutralised in the CSV and the XLSX.
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 import uuid
@@ -25,7 +24,8 @@ from openpyxl.styles import Font, PatternFill
 
 from touchline.exports.base import Destination, Item
 from touchline.exports.day import Day
-from touchline.exports.files import WORKLIST_COLUMNS, _cell, worklist_file_name
+from touchline.exports.files import WORKLIST_COLUMNS, worklist_file_name, write_rows
+from touchline.exports.files import cell as safe_cell
 
 PRIORITY_FILLS = {"p1": "F8D7DA", "p2": "FFE8CC", "p3": "FFF8C5", "p4": "E7F1FF"}
 PRIORITY_NAMES = {"p1": "Priority 1", "p2": "Priority 2", "p3": "Priority 3", "p4": "Priority 4"}
@@ -33,10 +33,7 @@ PRIORITY_NAMES = {"p1": "Priority 1", "p2": "Priority 2", "p3": "Priority 3", "p
 
 def csv_bytes(rows: list[dict[str, Any]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(WORKLIST_COLUMNS)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in WORKLIST_COLUMNS])
+    write_rows(buffer, WORKLIST_COLUMNS, ([row.get(c) for c in WORKLIST_COLUMNS] for row in rows))
     return buffer.getvalue().encode("utf-8")
 
 
@@ -49,7 +46,7 @@ def xlsx_bytes(rows: list[dict[str, Any]], title: str) -> bytes:
         cell.font = Font(bold=True)
     priority_at = WORKLIST_COLUMNS.index("priority")
     for row in rows:
-        values = [_cell(row.get(c)) for c in WORKLIST_COLUMNS]
+        values = [safe_cell(row.get(c)) for c in WORKLIST_COLUMNS]
         sheet.append(values)
         fill = PRIORITY_FILLS.get(values[priority_at])
         if fill:

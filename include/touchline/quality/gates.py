@@ -173,13 +173,13 @@ def _validate_batch(
         f"select {key_columns}, file_row_number as {ROW_COLUMN} "
         "from read_parquet(?, file_row_number = true)"
     )
-    frames = {
+    by_frame = {
         "rows": (suites.landed.rows_suite(context), rows_sql),
         "keys": (suites.landed.keys_suite(context), keys_sql),
     }
     outcomes: list[Outcome] = []
     rows, seconds = 0, 0.0
-    for frame, (expectations, sql) in frames.items():
+    for frame, (expectations, sql) in by_frame.items():
         found, counted, took = validator.validate(
             entity.name, frame, _suite(expectations), _read(con, sql, [str(batch.path)]), entity.key
         )
@@ -358,7 +358,7 @@ def describe(outcome: Outcome) -> str:
         if what.split(" ")[0] in VALUE_EXPECTATIONS and outcome.sample_values:
             shown = ", ".join(repr(v) for v in outcome.as_dict()["sample_values"][:3])
             parts.append(f"found {shown}")
-    expected = report._expected(outcome.as_dict())
+    expected = report.expected_text(outcome.as_dict())
     if expected:
         parts.append(f"expected {expected}")
     if outcome.location:

@@ -152,7 +152,7 @@ def _observed(outcome: dict[str, Any]) -> str:
     return text
 
 
-def _expected(outcome: dict[str, Any]) -> str:
+def expected_text(outcome: dict[str, Any]) -> str:
     kwargs = outcome["kwargs"]
     bits = []
     if "value_set" in kwargs:
@@ -234,7 +234,7 @@ def render_html(report: dict[str, Any]) -> str:
                 out.append(
                     f"<tr><td>{e(name)}</td><td><code>{e(outcome['expectation'])}</code> "
                     f"{e(outcome.get('column') or '')}</td><td>{_badge(_outcome_status(outcome))}"
-                    f"</td><td>{e(_observed(outcome))}</td><td>{e(_expected(outcome))}</td>"
+                    f"</td><td>{e(_observed(outcome))}</td><td>{e(expected_text(outcome))}</td>"
                     f"<td>{e(rows)}</td></tr>"
                 )
             out.append("</table>")
@@ -246,7 +246,7 @@ def render_html(report: dict[str, Any]) -> str:
                     f"<td><code>{e(outcome['expectation'])}</code> "
                     f"{e(outcome.get('column') or '')}</td>"
                     f"<td>{_badge(_outcome_status(outcome))}</td>"
-                    f"<td>{e(_observed(outcome))}</td><td>{e(_expected(outcome))}</td></tr>"
+                    f"<td>{e(_observed(outcome))}</td><td>{e(expected_text(outcome))}</td></tr>"
                 )
         out.append("</table></details>")
     out.append("</body></html>\n")
