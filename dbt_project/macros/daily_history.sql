@@ -1,12 +1,19 @@
 {#-
-    Daily history tables (one row per account per day) are incremental: a run computes the
-    days from the day after the newest stored day up to the run date, or only the run date
-    when it is not after the newest stored day (a backfill of one past day). A first build or
-    a --full-refresh computes every day from the first landed drop (at most history_days).
+    Incremental tables here grow by day: a run computes the days from the day after the
+    newest stored day up to the run date, or only the run date when it is not after the newest
+    stored day (a backfill of one past day, or a drop landed again).
 
-    history_start_date(relation_name) returns that first day as an ISO string.
+    next_days_start(relation_name, date_column): that first day as an ISO string, or none on
+    a first build or a --full-refresh (the caller then starts from the beginning).
+
+    history_start_date(relation_name): the first day for the daily history tables (one row
+    per account per day); a first build starts at the first landed drop, at most
+    history_days before the run date.
+
+    history_days_range(): the first and last day the run adds, read from int_history_days
+    when the model runs (at parse time, the run date twice).
 -#}
-{% macro history_start_date(relation_name) -%}
+{% macro next_days_start(relation_name, date_column) -%}
     {%- set run_day = modules.datetime.date.fromisoformat(run_date_value()) -%}
     {%- if not execute -%}
         {{ return(run_day.isoformat()) }}
@@ -15,12 +22,23 @@
         database=target.database, schema=target.schema, identifier=relation_name
     ) -%}
     {%- if existing is not none and not flags.FULL_REFRESH -%}
-        {%- set newest = run_query("select max(history_date) from " ~ existing).columns[0].values()[0] -%}
+        {%- set newest = run_query(
+            "select max(" ~ date_column ~ ") from " ~ existing
+        ).columns[0].values()[0] -%}
         {%- if newest is not none -%}
             {%- set next_day = newest + modules.datetime.timedelta(days=1) -%}
             {{ return((next_day if next_day < run_day else run_day).isoformat()) }}
         {%- endif -%}
     {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro history_start_date(relation_name) -%}
+    {%- set next_day = next_days_start(relation_name, 'history_date') -%}
+    {%- if next_day is not none -%}
+        {{ return(next_day) }}
+    {%- endif -%}
+    {%- set run_day = modules.datetime.date.fromisoformat(run_date_value()) -%}
     {%- set first_landed = run_query(
         "select min(ds) from " ~ source('crm', 'accounts') ~ " where ds <= " ~ run_date()
     ).columns[0].values()[0] -%}
@@ -29,6 +47,16 @@
         {{ return(earliest.isoformat()) }}
     {%- endif -%}
     {{ return(first_landed.isoformat()) }}
+{%- endmacro %}
+
+{% macro history_days_range() -%}
+    {%- if not execute -%}
+        {{ return((run_date_value(), run_date_value())) }}
+    {%- endif -%}
+    {%- set row = run_query(
+        "select min(history_date), max(history_date) from " ~ ref('int_history_days')
+    ).rows[0] -%}
+    {{ return((row[0].isoformat(), row[1].isoformat())) }}
 {%- endmacro %}
 
 {#-

@@ -2,7 +2,9 @@
 
 One warehouse is built the way production builds it: a first build, then one incremental
 `dbt build` per night. Another is rebuilt from scratch (`--full-refresh`) on the last night.
-Every row of the daily facts must be equal, column for column.
+Every row of the daily facts and of the usage events kept incrementally must be equal,
+column for column. Both landings carry usage events delivered a second time in a later drop,
+which must count once.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from touchline.config import settings
@@ -19,7 +22,9 @@ from touchline.warehouse import run_dbt
 TABLES = {
     "fct_account_health_daily": "history_date, account_id",
     "fct_account_tiers_daily": "history_date, account_id",
+    "int_usage_events": "landed_date, event_id",
 }
+REDELIVERED = 40  # events of the first night's partition delivered again two days later
 NIGHTS = 3  # incremental nights after the first build
 
 
@@ -32,7 +37,15 @@ def build(paths, run_date, *extra):
 
 def all_rows(warehouse, table):
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(f"select * from {table} order by {TABLES[table]}").fetchall()
+        order = TABLES[table]
+        return con.execute(f"select {order}, * from {table} order by {order}").fetchall()
+
+
+def redeliver(landing_dir, first_delivery, second_delivery):
+    """Deliver some events of one usage partition again in a later one (a second file)."""
+    usage = landing_dir / "usage_events"
+    events = pq.read_table(usage / f"ds={first_delivery}" / "part-0.parquet")
+    pq.write_table(events.slice(0, REDELIVERED), usage / f"ds={second_delivery}" / "part-1.parquet")
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +61,7 @@ def two_paths(tmp_path_factory, small_drop):
             warehouse=work / "warehouse.duckdb",
         )
         land_history(paths, days)
+        redeliver(paths.landing_dir, days[-NIGHTS - 1], days[-NIGHTS + 1])
         built[name] = paths
     nightly = built["incremental"]
     build(nightly, last - dt.timedelta(days=NIGHTS))
@@ -67,3 +81,26 @@ def test_incremental_nights_equal_a_full_refresh(two_paths, table):
     assert max(days) == last and len(days) >= NIGHTS + 1
     assert len(nightly_rows) == len(rebuilt_rows)
     assert nightly_rows == rebuilt_rows
+
+
+def test_an_event_delivered_twice_counts_once_from_its_first_delivery(two_paths):
+    incremental, full, last = two_paths
+    first_delivery = last - dt.timedelta(days=NIGHTS)
+    for warehouse in (incremental, full):
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            landed, distinct = con.execute(
+                "select count(*), count(distinct event_id) from int_usage_events"
+            ).fetchone()
+            redelivered = con.execute(
+                f"""
+                select landed_date, count(*) from int_usage_events
+                where event_id in (
+                    select event_id from read_parquet(
+                        '{warehouse.parent}/landing/usage_events/ds=*/part-1.parquet'
+                    )
+                )
+                group by landed_date
+                """
+            ).fetchall()
+        assert landed == distinct
+        assert redelivered == [(first_delivery, REDELIVERED)]

@@ -5,7 +5,17 @@
     are the metrics of the health_metrics seed; the rest (active_users_30d, days_without_usage,
     days_as_customer, oldest_open_urgent_ticket_days, days_since_detractor_answer) are the
     signals the health overrides test.
+
+    Windowed counts and sums are running sums of changes (the spans macros): a fact counts
+    from the day it is known (happened and landed) until it leaves its window, so a run reads
+    each fact once, however many days it adds; only the oldest open ticket is a join of days
+    with the spans of open tickets. Facts that left every window before the first day of the
+    run are not read at all.
 -#}
+{%- set first_day, last_day = history_days_range() %}
+{%- set first_day_sql = "cast('" ~ first_day ~ "' as date)" %}
+{%- set last_day_sql = "cast('" ~ last_day ~ "' as date)" %}
+
 with
 
 days as (
@@ -26,22 +36,6 @@ all_account_days as (
     from {{ ref('fct_account_tiers_daily') }}
 ),
 
-usage_events as (
-    select * from {{ ref('stg_usage__usage_events') }}
-),
-
-ticket_versions as (
-    {{ landed_events(source('support', 'tickets')) }}
-),
-
-nps_responses as (
-    select * from {{ ref('stg_engagement__nps_responses') }}
-),
-
-activities as (
-    select * from {{ ref('stg_engagement__activities') }}
-),
-
 touchpoints as (
     select * from {{ ref('touchpoints') }}
 ),
@@ -50,245 +44,418 @@ core_features as (
     select * from {{ ref('core_features') }}
 ),
 
--- usage ------------------------------------------------------------------------------------
+-- usage: facts of the last 60 days (the trend compares two 30-day windows) -----------------
+
+usage_events as (
+    select
+        account_id,
+        user_id,
+        feature,
+        occurred_date,
+        greatest(occurred_date, landed_date) as known_date
+    from {{ ref('int_usage_events') }}
+    where
+        occurred_date > {{ add_days(-60, first_day_sql) }}
+        and occurred_date <= {{ last_day_sql }}
+        and landed_date <= {{ last_day_sql }}
+),
 
 user_days as (
     select
         account_id,
         user_id,
         occurred_date,
-        min(landed_date) as known_date,
-        count(*) as events
+        min(known_date) as known_date
     from usage_events
-    where occurred_date > {{ add_days(-60, '(select min(history_date) from days)') }}
     group by account_id, user_id, occurred_date
 ),
 
-usage_windows as (
+event_counts as (
     select
-        days.history_date,
-        user_days.account_id,
-        count(distinct case
-            when user_days.occurred_date > {{ add_days(-30, 'days.history_date') }}
-                then user_days.user_id
-        end) as active_users_30d,
-        count(case
-            when user_days.occurred_date > {{ add_days(-30, 'days.history_date') }} then 1
-        end) as user_days_30d,
-        sum(case
-            when user_days.occurred_date > {{ add_days(-30, 'days.history_date') }}
-                then user_days.events
-            else 0
-        end) as events_30d,
-        sum(case
-            when user_days.occurred_date <= {{ add_days(-30, 'days.history_date') }}
-                then user_days.events
-            else 0
-        end) as events_previous_30d,
-        max(user_days.occurred_date) as last_usage_date
-    from days
-    inner join user_days
-        on
-            user_days.occurred_date <= days.history_date
-            and user_days.occurred_date > {{ add_days(-60, 'days.history_date') }}
-            and user_days.known_date <= days.history_date
-    group by days.history_date, user_days.account_id
+        account_id,
+        occurred_date,
+        known_date,
+        count(*) as events
+    from usage_events
+    group by account_id, occurred_date, known_date
 ),
 
-feature_windows as (
+core_feature_days as (
     select
-        days.history_date,
         usage_events.account_id,
-        count(distinct usage_events.feature) as core_features_used_30d
-    from days
-    inner join usage_events
-        on
-            usage_events.occurred_date <= days.history_date
-            and usage_events.occurred_date > {{ add_days(-30, 'days.history_date') }}
-            and usage_events.landed_date <= days.history_date
+        usage_events.feature,
+        usage_events.occurred_date,
+        min(usage_events.known_date) as known_date
+    from usage_events
     inner join core_features
         on usage_events.feature = core_features.feature
-    group by days.history_date, usage_events.account_id
+    group by usage_events.account_id, usage_events.feature, usage_events.occurred_date
 ),
 
-usage_measures as (
-    select
-        account_days.history_date,
-        account_days.account_id,
-        case
-            when account_days.licensed_seats > 0
-                then coalesce(usage_windows.active_users_30d, 0) * 1.0 / account_days.licensed_seats
-        end as seat_utilization,
-        case
-            when usage_windows.active_users_30d > 0
-                then usage_windows.user_days_30d / 30.0 / usage_windows.active_users_30d
-        end as stickiness,
-        case
-            when account_days.licensed_seats > 0 or usage_windows.active_users_30d > 0
-                then coalesce(feature_windows.core_features_used_30d, 0) * 1.0
-                / (select count(*) from core_features)
-        end as feature_breadth,
-        case
-            when usage_windows.events_previous_30d > 0
-                then usage_windows.events_30d * 1.0 / usage_windows.events_previous_30d
-        end as usage_trend,
-        -- signals for the health overrides and event triggers (not scored themselves)
-        coalesce(usage_windows.active_users_30d, 0) as active_users_30d,
-        case
-            when account_days.licensed_seats > 0
-                then coalesce(
-                    {{ dbt.datediff('usage_windows.last_usage_date', 'account_days.history_date', 'day') }},
-                    60
-                )
-        end as days_without_usage,
-        {{ dbt.datediff('account_days.customer_since_date', 'account_days.history_date', 'day') }}
-            as days_as_customer
-    from account_days
-    left join usage_windows
-        on
-            account_days.account_id = usage_windows.account_id
-            and account_days.history_date = usage_windows.history_date
-    left join feature_windows
-        on
-            account_days.account_id = feature_windows.account_id
-            and account_days.history_date = feature_windows.history_date
+active_user_spans as (
+    {{ merged_spans('user_days', ['account_id', 'user_id'], 'known_date',
+        add_days(30, 'occurred_date')) }}
 ),
 
--- support ----------------------------------------------------------------------------------
+core_feature_spans as (
+    {{ merged_spans('core_feature_days', ['account_id', 'feature'], 'known_date',
+        add_days(30, 'occurred_date')) }}
+),
 
-tickets_as_of as (
+-- support: every version of every ticket, each holding until the next one landed -----------
+
+ticket_rows as (
     select
-        days.history_date,
-        ticket_versions.ticket_id,
-        ticket_versions.account_id,
-        cast(ticket_versions.created_at as date) as created_date,
-        ticket_versions.created_at,
-        ticket_versions.status,
-        ticket_versions.priority,
-        ticket_versions.first_reply_at,
-        ticket_versions.solved_at,
-        ticket_versions.csat_score,
-        list_contains(string_split(coalesce(ticket_versions.tags, ''), ';'), 'bug') as is_bug
-    from days
-    inner join ticket_versions
-        on
-            ticket_versions.ds <= days.history_date
-            and cast(ticket_versions.created_at as date) <= days.history_date
+        ticket_id,
+        account_id,
+        ds,
+        cast(created_at as date) as created_date,
+        created_at,
+        status,
+        priority,
+        first_reply_at,
+        cast(solved_at as date) as solved_date,
+        csat_score,
+        list_contains(string_split(coalesce(tags, ''), ';'), 'bug') as is_bug
+    from {{ source('support', 'tickets') }}
+    where ds <= {{ last_day_sql }}
     qualify row_number() over (
-        partition by days.history_date, ticket_versions.ticket_id
-        order by ticket_versions.ds desc, ticket_versions.updated_at desc nulls last
+        partition by ticket_id, ds order by updated_at desc nulls last
     ) = 1
 ),
 
-ticket_windows as (
+ticket_versions as (
+    select
+        *,
+        greatest(ds, created_date) as valid_from,
+        coalesce(
+            lead(ds) over (partition by ticket_id order by ds),
+            {{ add_days(1, last_day_sql) }}
+        ) as valid_to
+    from ticket_rows
+),
+
+current_ticket_versions as (
+    select
+        *,
+        {{ dbt.datediff('created_at', 'first_reply_at', 'minute') }} / 60.0 as first_reply_hours
+    from ticket_versions
+    where valid_to > {{ first_day_sql }}
+),
+
+open_ticket_days as (
+    select
+        days.history_date,
+        versions.account_id,
+        min(versions.created_date) as oldest_open_created_date,
+        min(case when versions.priority = 'urgent' then versions.created_date end)
+            as oldest_open_urgent_created_date
+    from current_ticket_versions as versions
+    inner join days
+        on
+            days.history_date >= versions.valid_from
+            and days.history_date < versions.valid_to
+    where versions.status not in ('solved', 'closed')
+    group by days.history_date, versions.account_id
+),
+
+-- sentiment and engagement: facts of the last 365 days -------------------------------------
+
+nps_responses as (
+    select
+        account_id,
+        response_id,
+        nps_score,
+        responded_at,
+        greatest(cast(responded_at as date), landed_date) as known_date
+    from {{ ref('stg_engagement__nps_responses') }}
+    where
+        cast(responded_at as date) > {{ add_days(-365, first_day_sql) }}
+        and cast(responded_at as date) <= {{ last_day_sql }}
+        and landed_date <= {{ last_day_sql }}
+),
+
+activities as (
+    select
+        activities.account_id,
+        activities.activity_type,
+        activities.outcome,
+        activities.occurred_date,
+        greatest(activities.occurred_date, activities.landed_date) as known_date,
+        activities.outcome = 'completed' and touchpoints.estimated_minutes > 0 as is_touch
+    from {{ ref('stg_engagement__activities') }} as activities
+    left join touchpoints
+        on activities.activity_type = touchpoints.touchpoint
+    where
+        activities.occurred_date > {{ add_days(-365, first_day_sql) }}
+        and activities.occurred_date <= {{ last_day_sql }}
+        and activities.landed_date <= {{ last_day_sql }}
+),
+
+reviews as (
+    select * from activities
+    where activity_type in ('qbr', 'business_review')
+),
+
+-- running sums and latest values per account -----------------------------------------------
+
+changes as (
+    {{ span_changes('active_user_spans', 'active_users_30d', 'span_start', 'span_end') }}
+    union all
+    {{ span_changes('user_days', 'user_days_30d', 'known_date',
+        add_days(30, 'occurred_date')) }}
+    union all
+    {{ span_changes('event_counts', 'events_30d', 'known_date',
+        add_days(30, 'occurred_date'), 'events') }}
+    union all
+    {{ span_changes('event_counts', 'events_previous_30d',
+        'greatest(known_date, ' ~ add_days(30, 'occurred_date') ~ ')',
+        add_days(60, 'occurred_date'), 'events') }}
+    union all
+    {{ span_changes('core_feature_spans', 'core_features_used_30d', 'span_start', 'span_end') }}
+    union all
+    {{ span_changes('current_ticket_versions', 'tickets_90d', 'valid_from',
+        'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')') }}
+    union all
+    {{ span_changes(
+        "(select * from current_ticket_versions where status not in ('solved', 'closed')"
+        ~ " and priority in ('high', 'urgent'))",
+        'open_urgent_high_tickets', 'valid_from', 'valid_to') }}
+    union all
+    {{ span_changes('(select * from current_ticket_versions where is_bug)', 'bug_tickets_90d',
+        'valid_from', 'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')') }}
+    union all
+    {{ span_changes(
+        '(select * from current_ticket_versions where first_reply_at is not null)',
+        'first_reply_tickets_90d', 'valid_from',
+        'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')') }}
+    union all
+    {{ span_changes(
+        '(select * from current_ticket_versions where first_reply_at is not null)',
+        'first_reply_hours_sum_90d', 'valid_from',
+        'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')', 'first_reply_hours') }}
+    union all
+    {{ span_changes('(select * from current_ticket_versions where csat_score is not null and solved_date is not null)',
+        'csat_answers_90d', 'valid_from', 'least(valid_to, ' ~ add_days(90, 'solved_date') ~ ')') }}
+    union all
+    {{ span_changes('(select * from current_ticket_versions where csat_score is not null and solved_date is not null)',
+        'csat_sum_90d', 'valid_from', 'least(valid_to, ' ~ add_days(90, 'solved_date') ~ ')',
+        'csat_score') }}
+    union all
+    {{ span_changes('activities', 'activities_365d', 'known_date',
+        add_days(365, 'occurred_date')) }}
+    union all
+    {{ span_changes("(select * from reviews where outcome = 'completed')",
+        'reviews_attended_365d', 'known_date', add_days(365, 'occurred_date')) }}
+    union all
+    {{ span_changes("(select * from reviews where outcome in ('completed', 'no_show'))",
+        'reviews_held_365d', 'known_date', add_days(365, 'occurred_date')) }}
+    union all
+    {{ span_changes("(select * from activities where activity_type = 'email_open')",
+        'email_opens_90d', 'known_date', add_days(90, 'occurred_date')) }}
+    union all
+    {{ span_changes("(select * from activities where activity_type = 'webinar_attended')",
+        'webinars_attended_90d', 'known_date', add_days(90, 'occurred_date')) }}
+),
+
+{%- set running_measures = [
+    'active_users_30d', 'user_days_30d', 'events_30d', 'events_previous_30d',
+    'core_features_used_30d', 'tickets_90d', 'open_urgent_high_tickets', 'bug_tickets_90d',
+    'first_reply_tickets_90d', 'first_reply_hours_sum_90d', 'csat_answers_90d',
+    'csat_sum_90d', 'activities_365d', 'reviews_attended_365d', 'reviews_held_365d',
+    'email_opens_90d', 'webinars_attended_90d',
+] %}
+
+daily_changes as (
+    select
+        account_id,
+        greatest(change_date, {{ first_day_sql }}) as change_date,
+        {%- for measure in running_measures %}
+        coalesce(sum(amount) filter (where measure = '{{ measure }}'), 0)
+            as {{ measure }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from changes
+    where change_date <= {{ last_day_sql }}
+    group by account_id, greatest(change_date, {{ first_day_sql }})
+),
+
+running_sums as (
+    select
+        account_id,
+        change_date,
+        {%- for measure in running_measures %}
+        sum({{ measure }}) over account_history as {{ measure }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from daily_changes
+    window account_history as (
+        partition by account_id order by change_date rows unbounded preceding
+    )
+),
+
+latest_facts as (
+    select
+        account_id,
+        known_date as change_date,
+        occurred_date as last_usage_date,
+        null::date as last_touch_date,
+        null as latest_nps
+    from user_days
+    union all
+    select
+        account_id,
+        known_date,
+        null,
+        occurred_date,
+        null
+    from activities
+    where is_touch
+    union all
+    select
+        account_id,
+        known_date,
+        null,
+        null,
+        {'responded_at': responded_at, 'response_id': response_id, 'nps_score': nps_score}
+    from nps_responses
+),
+
+latest_by_day as (
+    select
+        account_id,
+        change_date,
+        max(last_usage_date) as last_usage_date,
+        max(last_touch_date) as last_touch_date,
+        max(latest_nps) as latest_nps
+    from latest_facts
+    group by account_id, change_date
+),
+
+running_latest as (
+    select
+        account_id,
+        change_date,
+        max(last_usage_date) over account_history as last_usage_date,
+        max(last_touch_date) over account_history as last_touch_date,
+        max(latest_nps) over account_history as latest_nps
+    from latest_by_day
+    window account_history as (
+        partition by account_id order by change_date rows unbounded preceding
+    )
+),
+
+windows as (
+    select
+        account_days.history_date,
+        account_days.account_id,
+        account_days.licensed_seats,
+        account_days.customer_since_date,
+        {%- for measure in running_measures %}
+        coalesce(running_sums.{{ measure }}, 0) as {{ measure }},
+        {%- endfor %}
+        case
+            when latest.last_usage_date > {{ add_days(-60, 'account_days.history_date') }}
+                then latest.last_usage_date
+        end as last_usage_date,
+        case
+            when latest.last_touch_date > {{ add_days(-365, 'account_days.history_date') }}
+                then latest.last_touch_date
+        end as last_touch_date,
+        case
+            when cast(latest.latest_nps.responded_at as date)
+                > {{ add_days(-365, 'account_days.history_date') }}
+                then latest.latest_nps
+        end as latest_nps
+    from account_days
+    asof left join running_sums
+        on
+            account_days.account_id = running_sums.account_id
+            and account_days.history_date >= running_sums.change_date
+    asof left join running_latest as latest
+        on
+            account_days.account_id = latest.account_id
+            and account_days.history_date >= latest.change_date
+),
+
+-- the measures -----------------------------------------------------------------------------
+
+usage_measures as (
     select
         history_date,
         account_id,
-        count(case when created_date > {{ add_days(-90, 'history_date') }} then 1 end)
-            as tickets_90d,
-        count(case
-            when status not in ('solved', 'closed') and priority in ('high', 'urgent') then 1
-        end) as open_urgent_high_tickets,
-        max(case
-            when status not in ('solved', 'closed')
-                then {{ dbt.datediff('created_date', 'history_date', 'day') }}
-        end) as oldest_open_ticket_days,
-        max(case
-            when status not in ('solved', 'closed') and priority = 'urgent'
-                then {{ dbt.datediff('created_date', 'history_date', 'day') }}
-        end) as oldest_open_urgent_ticket_days,
-        count(case when created_date > {{ add_days(-90, 'history_date') }} and is_bug then 1 end)
-            as bug_tickets_90d,
-        avg(case
-            when created_date > {{ add_days(-90, 'history_date') }} and first_reply_at is not null
-                then {{ dbt.datediff('created_at', 'first_reply_at', 'minute') }} / 60.0
-        end) as first_reply_hours_90d,
-        avg(case
-            when cast(solved_at as date) > {{ add_days(-90, 'history_date') }}
-                then csat_score
-        end) as csat_90d
-    from tickets_as_of
-    group by history_date, account_id
+        case
+            when licensed_seats > 0 then active_users_30d * 1.0 / licensed_seats
+        end as seat_utilization,
+        case
+            when active_users_30d > 0 then user_days_30d / 30.0 / active_users_30d
+        end as stickiness,
+        case
+            when licensed_seats > 0 or active_users_30d > 0
+                then core_features_used_30d * 1.0 / (select count(*) from core_features)
+        end as feature_breadth,
+        case
+            when events_previous_30d > 0 then events_30d * 1.0 / events_previous_30d
+        end as usage_trend,
+        -- signals for the health overrides and event triggers (not scored themselves)
+        active_users_30d,
+        case
+            when licensed_seats > 0
+                then coalesce({{ dbt.datediff('last_usage_date', 'history_date', 'day') }}, 60)
+        end as days_without_usage,
+        {{ dbt.datediff('customer_since_date', 'history_date', 'day') }} as days_as_customer
+    from windows
 ),
 
 support_measures as (
     select
-        account_days.history_date,
-        account_days.account_id,
+        windows.history_date,
+        windows.account_id,
         case
-            when account_days.licensed_seats > 0
-                then coalesce(ticket_windows.tickets_90d, 0) * 10.0 / account_days.licensed_seats
+            when windows.licensed_seats > 0
+                then windows.tickets_90d * 10.0 / windows.licensed_seats
         end as tickets_per_10_seats_90d,
-        coalesce(ticket_windows.open_urgent_high_tickets, 0) as open_urgent_high_tickets,
-        coalesce(ticket_windows.oldest_open_ticket_days, 0) as oldest_open_ticket_days,
-        coalesce(ticket_windows.bug_tickets_90d, 0) as bug_tickets_90d,
-        ticket_windows.first_reply_hours_90d,
-        ticket_windows.csat_90d,
-        ticket_windows.oldest_open_urgent_ticket_days
-    from account_days
-    left join ticket_windows
+        windows.open_urgent_high_tickets,
+        coalesce(
+            {{ dbt.datediff('open_tickets.oldest_open_created_date', 'windows.history_date', 'day') }},
+            0
+        ) as oldest_open_ticket_days,
+        windows.bug_tickets_90d,
+        case
+            when windows.first_reply_tickets_90d > 0
+                then windows.first_reply_hours_sum_90d / windows.first_reply_tickets_90d
+        end as first_reply_hours_90d,
+        case
+            when windows.csat_answers_90d > 0
+                then windows.csat_sum_90d / windows.csat_answers_90d
+        end as csat_90d,
+        {{ dbt.datediff(
+            'open_tickets.oldest_open_urgent_created_date', 'windows.history_date', 'day'
+        ) }} as oldest_open_urgent_ticket_days
+    from windows
+    left join open_ticket_days as open_tickets
         on
-            account_days.account_id = ticket_windows.account_id
-            and account_days.history_date = ticket_windows.history_date
+            windows.account_id = open_tickets.account_id
+            and windows.history_date = open_tickets.history_date
 ),
 
--- sentiment and engagement -----------------------------------------------------------------
-
-latest_nps as (
+engagement_measures as (
     select
-        days.history_date,
-        nps_responses.account_id,
-        nps_responses.nps_score,
-        {{ dbt.datediff('cast(nps_responses.responded_at as date)', 'days.history_date', 'day') }}
-            as days_since_answer
-    from days
-    inner join nps_responses
-        on
-            cast(nps_responses.responded_at as date) <= days.history_date
-            and cast(nps_responses.responded_at as date) > {{ add_days(-365, 'days.history_date') }}
-            and nps_responses.landed_date <= days.history_date
-    qualify row_number() over (
-        partition by days.history_date, nps_responses.account_id
-        order by nps_responses.responded_at desc, nps_responses.response_id desc
-    ) = 1
+        history_date,
+        account_id,
+        latest_nps.nps_score as latest_nps,
+        case
+            when latest_nps.nps_score <= 6
+                then {{ dbt.datediff(
+                    'cast(latest_nps.responded_at as date)', 'history_date', 'day'
+                ) }}
+        end as days_since_detractor_answer,
+        {{ dbt.datediff('last_touch_date', 'history_date', 'day') }} as days_since_last_touch,
+        case
+            when reviews_held_365d > 0 then reviews_attended_365d / reviews_held_365d
+        end as review_attendance_365d,
+        case when activities_365d > 0 then email_opens_90d end as email_opens_90d,
+        case when activities_365d > 0 then webinars_attended_90d end as webinars_attended_90d
+    from windows
 ),
-
-activity_windows as (
-    select
-        days.history_date,
-        activities.account_id,
-        max(case
-            when activities.outcome = 'completed' and touchpoints.estimated_minutes > 0
-                then activities.occurred_date
-        end) as last_touch_date,
-        count(case
-            when activities.activity_type in ('qbr', 'business_review')
-                and activities.outcome = 'completed' then 1
-        end) as reviews_attended,
-        count(case
-            when activities.activity_type in ('qbr', 'business_review')
-                and activities.outcome in ('completed', 'no_show') then 1
-        end) as reviews_held,
-        count(case
-            when activities.activity_type = 'email_open'
-                and activities.occurred_date > {{ add_days(-90, 'days.history_date') }} then 1
-        end) as email_opens_90d,
-        count(case
-            when activities.activity_type = 'webinar_attended'
-                and activities.occurred_date > {{ add_days(-90, 'days.history_date') }} then 1
-        end) as webinars_attended_90d
-    from days
-    inner join activities
-        on
-            activities.occurred_date <= days.history_date
-            and activities.occurred_date > {{ add_days(-365, 'days.history_date') }}
-            and activities.landed_date <= days.history_date
-    left join touchpoints
-        on activities.activity_type = touchpoints.touchpoint
-    group by days.history_date, activities.account_id
-),
-
--- commercial -------------------------------------------------------------------------------
 
 commercial_measures as (
     select
@@ -308,7 +475,7 @@ commercial_measures as (
 
 -- long format ------------------------------------------------------------------------------
 
-measures as (
+final as (
     {%- set measures = [
         ('usage_measures', 'seat_utilization'),
         ('usage_measures', 'stickiness'),
@@ -326,6 +493,12 @@ measures as (
         ('usage_measures', 'active_users_30d'),
         ('usage_measures', 'days_as_customer'),
         ('support_measures', 'oldest_open_urgent_ticket_days'),
+        ('engagement_measures', 'latest_nps'),
+        ('engagement_measures', 'days_since_detractor_answer'),
+        ('engagement_measures', 'days_since_last_touch'),
+        ('engagement_measures', 'review_attendance_365d'),
+        ('engagement_measures', 'email_opens_90d'),
+        ('engagement_measures', 'webinars_attended_90d'),
     ] %}
     {%- for relation, measure in measures %}
     select
@@ -335,61 +508,8 @@ measures as (
         cast({{ measure }} as double) as metric_value
     from {{ relation }}
     where {{ measure }} is not null
-    union all
+    {{ 'union all' if not loop.last }}
     {%- endfor %}
-    select
-        history_date,
-        account_id,
-        'latest_nps' as metric,
-        cast(nps_score as double) as metric_value
-    from latest_nps
-    union all
-    select
-        history_date,
-        account_id,
-        'days_since_detractor_answer' as metric,
-        cast(days_since_answer as double) as metric_value
-    from latest_nps
-    where nps_score <= 6
-    union all
-    select
-        history_date,
-        account_id,
-        'days_since_last_touch' as metric,
-        cast({{ dbt.datediff('last_touch_date', 'history_date', 'day') }} as double) as metric_value
-    from activity_windows
-    where last_touch_date is not null
-    union all
-    select
-        history_date,
-        account_id,
-        'review_attendance_365d' as metric,
-        reviews_attended * 1.0 / reviews_held as metric_value
-    from activity_windows
-    where reviews_held > 0
-    union all
-    select
-        history_date,
-        account_id,
-        'email_opens_90d' as metric,
-        cast(email_opens_90d as double) as metric_value
-    from activity_windows
-    union all
-    select
-        history_date,
-        account_id,
-        'webinars_attended_90d' as metric,
-        cast(webinars_attended_90d as double) as metric_value
-    from activity_windows
-),
-
-final as (
-    select measures.*
-    from measures
-    inner join account_days
-        on
-            measures.account_id = account_days.account_id
-            and measures.history_date = account_days.history_date
 )
 
 select * from final

@@ -125,7 +125,10 @@ scores as (
         coalesce(max(case when component = '{{ component }}' then round(weight_used, 1) end), 0)
             as {{ component }}_weight_used,
         {%- endfor %}
-        arg_max(component, points_lost) as top_driver_component
+        -- ties (equal points lost) go to the heavier component, then the name: deterministic
+        arg_max(
+            component, (round(points_lost, 6), component_weight, component)
+        ) as top_driver_component
     from weighted
     group by history_date, account_id
 ),

@@ -1,0 +1,61 @@
+{#-
+    Windowed measures as running sums of changes. A fact that counts towards a measure over a
+    span of days [start, end) adds its amount on the start day and takes it off on the end
+    day; the measure on a day is the running sum of the changes up to that day. One pass over
+    the facts replaces "for every day, scan its window" (days x window rows).
+
+    span_changes(relation, measure, start, end, amount): the two changes of every span of
+    the relation with start < end, as (account_id, change_date, measure, amount).
+
+    merged_spans(relation, keys, start, end): the spans of each key merged where they overlap
+    or touch, as (keys..., span_start, span_end). For distinct counts: a user active on
+    several days of a window counts once.
+-#}
+{% macro span_changes(relation, measure, start, end, amount='1') -%}
+    select
+        account_id,
+        {{ start }} as change_date,
+        '{{ measure }}' as measure,
+        cast({{ amount }} as double) as amount
+    from {{ relation }}
+    where {{ start }} < {{ end }}
+    union all
+    select
+        account_id,
+        {{ end }} as change_date,
+        '{{ measure }}' as measure,
+        -cast({{ amount }} as double) as amount
+    from {{ relation }}
+    where {{ start }} < {{ end }}
+{%- endmacro %}
+
+{% macro merged_spans(relation, keys, start, end) -%}
+    {%- set key_list = keys | join(', ') -%}
+    select
+        {{ key_list }},
+        min(span_start) as span_start,
+        max(span_end) as span_end
+    from (
+        select
+            *,
+            count(case when span_start > previous_end then 1 end) over (
+                partition by {{ key_list }}
+                order by span_start, span_end
+                rows between unbounded preceding and current row
+            ) as span_number
+        from (
+            select
+                {{ key_list }},
+                {{ start }} as span_start,
+                {{ end }} as span_end,
+                max({{ end }}) over (
+                    partition by {{ key_list }}
+                    order by {{ start }}, {{ end }}
+                    rows between unbounded preceding and 1 preceding
+                ) as previous_end
+            from {{ relation }}
+            where {{ start }} < {{ end }}
+        )
+    )
+    group by {{ key_list }}, span_number
+{%- endmacro %}

@@ -1,0 +1,65 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['landed_date'],
+    )
+}}
+{#-
+    Product usage events as first delivered, one row per event: a run adds only the landing
+    partitions after the newest stored one (or lands the run date's own partition again), so
+    the nightly cost follows the day's drop, not the history. An event id delivered again in a
+    later drop counts once, from its first delivery (usage events do not change).
+-#}
+{%- set first_partition = next_days_start(this.identifier, 'landed_date') %}
+
+with
+
+new_partitions as (
+    select
+        event_id,
+        account_id,
+        user_id,
+        feature,
+        cast(occurred_at as date) as occurred_date,
+        ds as landed_date
+    from {{ source('usage', 'usage_events') }}
+    where
+        ds <= {{ run_date() }}
+        {%- if first_partition is not none %}
+            and ds >= cast('{{ first_partition }}' as date)
+        {%- endif %}
+),
+
+first_deliveries as (
+    select *
+    from new_partitions
+    qualify
+        event_id is null
+        or row_number() over (partition by event_id order by landed_date) = 1
+),
+
+{% if is_incremental() and first_partition is not none %}
+delivered_before as (
+    select event_id
+    from {{ this }}
+    where
+        landed_date < cast('{{ first_partition }}' as date)
+        and event_id is not null
+        and occurred_date >= (select min(occurred_date) from new_partitions)
+        and occurred_date <= (select max(occurred_date) from new_partitions)
+),
+
+final as (
+    select first_deliveries.*
+    from first_deliveries
+    anti join delivered_before
+        on first_deliveries.event_id = delivered_before.event_id
+)
+{% else %}
+final as (
+    select * from first_deliveries
+)
+{% endif %}
+
+select * from final
