@@ -256,6 +256,7 @@ def run(scale: str, out_dir: Path, keep: bool = False) -> dict:
                 end.isoformat(),
                 "--usage-format",
                 "csv.gz",
+                "--gzip",
             ),
             env,
         )

@@ -107,6 +107,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
         seed=args.seed,
         end_date=args.end_date,
         usage_format=args.usage_format,
+        compress=args.gzip,
     )
     print(summary)
     return 0
@@ -253,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo_data.add_argument("--out", type=Path, required=True, help="the drop folder to write")
     add_demo_options(demo_data)
     demo_data.add_argument("--usage-format", choices=["csv", "csv.gz", "parquet"], default="csv.gz")
+    demo_data.add_argument(
+        "--gzip", action="store_true", help="write every CSV file gzipped (<entity>.csv.gz)"
+    )
     demo_data.set_defaults(handler=cmd_demo_data)
 
     demo = commands.add_parser("demo", help="generate demo data and run the nightly pipeline")

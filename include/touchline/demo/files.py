@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -60,19 +61,85 @@ def header_line(entity_name: str) -> str:
 
 
 def write_lines(path: Path, entity_name: str, lines: Iterable[str]) -> None:
-    """Write a header and pre-rendered lines."""
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+    """Write a header and pre-rendered lines; gzipped when the path ends in .gz."""
+    with open_drop_file(path) as handle:
         handle.write(header_line(entity_name))
         handle.writelines(lines)
 
 
 def write_rows(path: Path, entity_name: str, rows: Sequence[Sequence[str]]) -> int:
-    """Write a header and rows of strings (already in schema column order)."""
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+    """Write a header and rows of strings (already in schema column order); gzipped when the
+    path ends in .gz."""
+    with open_drop_file(path) as handle:
         writer = csv.writer(handle, lineterminator=LINE_END)
         writer.writerow(columns(entity_name))
         writer.writerows(rows)
     return len(rows)
+
+
+def drop_file(folder: Path, entity_name: str, compress: bool) -> Path:
+    """The entity's CSV path in a date folder (removing the other variant, which would make
+    the entity present twice)."""
+    plain = folder / f"{entity_name}.csv"
+    zipped = folder / f"{entity_name}.csv.gz"
+    path, other = (zipped, plain) if compress else (plain, zipped)
+    other.unlink(missing_ok=True)
+    return path
+
+
+@contextmanager
+def open_drop_file(path: Path) -> Iterator[io.TextIOBase]:
+    """A text handle for a drop file, gzipped when the name ends in .gz (the same rows give
+    the same bytes: no time stamp or name in the gzip header)."""
+    if not path.name.endswith(".gz"):
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        return
+    with (
+        open(path, "wb") as raw,
+        gzip.GzipFile(
+            filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=GZIP_LEVEL
+        ) as zipped,
+        io.TextIOWrapper(zipped, encoding="utf-8", newline="") as handle,
+    ):
+        yield handle
+
+
+class SnapshotFiles:
+    """Writes the daily snapshot files, plain or gzipped.
+
+    The caller hands each file over as blocks of rows cut at fixed positions of the entity's
+    own row order, so a changed or new row changes only its block. A gzipped file is a
+    sequence of gzip members, one per block (any gzip reader reads them as one stream), and a
+    block is compressed again only when its bytes changed since the file was last written:
+    a year of daily snapshots of a large book costs little more than its changed rows.
+    """
+
+    BLOCK_ROWS = 4096
+
+    def __init__(self, compress: bool) -> None:
+        self.compress = compress
+        self._members: dict[tuple[str, int], tuple[int, int, bytes]] = {}
+
+    def write(self, folder: Path, entity_name: str, blocks: Iterable[bytes]) -> Path:
+        path = drop_file(folder, entity_name, self.compress)
+        header = header_line(entity_name).encode("utf-8")
+        with open(path, "wb") as handle:
+            handle.write(self._member(entity_name, -1, header) if self.compress else header)
+            for number, block in enumerate(blocks):
+                if self.compress:
+                    block = self._member(entity_name, number, block)
+                handle.write(block)
+        return path
+
+    def _member(self, entity_name: str, number: int, data: bytes) -> bytes:
+        key = (entity_name, number)
+        cached = self._members.get(key)
+        if cached is not None and cached[0] == len(data) and cached[1] == hash(data):
+            return cached[2]
+        member = gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+        self._members[key] = (len(data), hash(data), member)
+        return member
 
 
 def boolean(value: bool) -> str:

@@ -114,8 +114,13 @@ def generate(
     seed: int = 42,
     end_date: date = DEFAULT_END_DATE,
     usage_format: str = "csv.gz",
+    compress: bool = False,
 ) -> DemoSummary:
-    """Write `days` daily drops ending on `end_date` for a book of `accounts` accounts."""
+    """Write `days` daily drops ending on `end_date` for a book of `accounts` accounts.
+
+    ``compress`` writes every CSV file gzipped (``<entity>.csv.gz``); the usage events follow
+    ``usage_format``.
+    """
     if accounts < 1:
         raise ValueError(f"accounts must be at least 1, got {accounts}")
     if days < 1:
@@ -130,7 +135,7 @@ def generate(
     book = build_book(accounts, days, seed, end_date)  # draws from random_stream(seed, 0)
     clock = Clock(book.start)
 
-    snapshots = _Snapshots(book, clock, random_stream(seed, _DETAILS))
+    snapshots = _Snapshots(book, clock, random_stream(seed, _DETAILS), compress)
     fx = FxWalk(random_stream(seed, _FX))
     usage = UsageModel(book, clock, random_stream(seed, _USAGE))
     desk = SupportDesk(book, clock, random_stream(seed, _SUPPORT))
@@ -146,11 +151,14 @@ def generate(
         folder = out_dir / clock.date(day)
         folder.mkdir(parents=True, exist_ok=True)
 
+        def csv_path(entity_name: str, folder: Path = folder) -> Path:
+            return files.drop_file(folder, entity_name, compress)
+
         rows["accounts"] += snapshots.write_accounts(folder, state)
         rows["contracts"] += snapshots.write_contracts(folder, state)
         rows["contacts"] += snapshots.write_contacts(folder, state)
         rows["csms"] += snapshots.write_csms(folder)
-        rows["snoozes"] += files.write_rows(folder / "snoozes.csv", "snoozes", snoozes.day(state))
+        rows["snoozes"] += files.write_rows(csv_path("snoozes"), "snoozes", snoozes.day(state))
         rows["fx_rates"] += snapshots.write_fx(folder, day, fx.step())
 
         multiplier = trajectory_multiplier(book, day, state.has_contract)
@@ -159,20 +167,20 @@ def generate(
         rows["usage_events"] += table.num_rows
 
         tickets = desk.day(day, state.weekday, state.alive, state.plan)
-        rows["tickets"] += files.write_rows(folder / "tickets.csv", "tickets", tickets)
+        rows["tickets"] += files.write_rows(csv_path("tickets"), "tickets", tickets)
         responses = surveys.day(day, state.alive, state.plan)
         rows["nps_responses"] += files.write_rows(
-            folder / "nps_responses.csv", "nps_responses", responses
+            csv_path("nps_responses"), "nps_responses", responses
         )
         activities = touches.day(
             state, snoozes.account_until, desk.urgent_today, surveys.detractors_today
         )
-        rows["activities"] += files.write_rows(folder / "activities.csv", "activities", activities)
+        rows["activities"] += files.write_rows(csv_path("activities"), "activities", activities)
         churn = [
             [book.account_id[a], clock.date(day), _churn_reason(book, a)]
             for a in np.flatnonzero(book.churn_day == day).tolist()
         ]
-        rows["churn_events"] += files.write_rows(folder / "churn_events.csv", "churn_events", churn)
+        rows["churn_events"] += files.write_rows(csv_path("churn_events"), "churn_events", churn)
 
     return DemoSummary(
         out_dir=out_dir,
@@ -190,8 +198,11 @@ def _churn_reason(book: Book, account: int) -> str:
 class _Snapshots:
     """Snapshot files, rendered once per row and re-rendered only when a row changes."""
 
-    def __init__(self, book: Book, clock: Clock, rng: np.random.Generator) -> None:
+    def __init__(
+        self, book: Book, clock: Clock, rng: np.random.Generator, compress: bool = False
+    ) -> None:
         self.book = book
+        self.files = files.SnapshotFiles(compress)
         self.clock = clock
         self.render = RowRenderer()
         n = book.n
@@ -252,6 +263,9 @@ class _Snapshots:
             ]
         )
 
+    def _path(self, folder: Path, entity_name: str) -> Path:
+        return files.drop_file(folder, entity_name, self.files.compress)
+
     def write_accounts(self, folder: Path, state: DayState) -> int:
         visible = state.n_visible
         code = state.plan.astype(np.int64) * 4 + state.tier
@@ -259,7 +273,15 @@ class _Snapshots:
         for i in changed.tolist():
             self.account_lines[i] = self._account_line(i, int(state.plan[i]), int(state.tier[i]))
         self.account_state[changed] = code[changed]
-        files.write_lines(folder / "accounts.csv", "accounts", self.account_lines[:visible])
+        lines, size = self.account_lines, self.files.BLOCK_ROWS
+        self.files.write(
+            folder,
+            "accounts",
+            (
+                "".join(lines[start : min(start + size, visible)]).encode("utf-8")
+                for start in range(0, visible, size)
+            ),
+        )
         return visible
 
     def write_contracts(self, folder: Path, state: DayState) -> int:
@@ -290,27 +312,40 @@ class _Snapshots:
                 ]
             )
         self.contract_state[changed] = status[changed]
-        lines = self.contract_lines
-        files.write_lines(
-            folder / "contracts.csv", "contracts", (lines[k] for k in visible.tolist())
+        lines, size = self.contract_lines, self.files.BLOCK_ROWS
+        # blocks cut at fixed contract numbers: a contract starting changes only its block
+        cuts = np.searchsorted(visible, np.arange(0, len(lines) + size, size))
+        self.files.write(
+            folder,
+            "contracts",
+            (
+                "".join(lines[k] for k in visible[cuts[b] : cuts[b + 1]].tolist()).encode("utf-8")
+                for b in range(len(cuts) - 1)
+            ),
         )
         return len(visible)
 
     def write_contacts(self, folder: Path, state: DayState) -> int:
         visible = state.n_visible
         count = int(self.book.contacts_end[visible - 1]) if visible else 0
-        with open(folder / "contacts.csv", "wb") as handle:
-            handle.write(files.header_line("contacts").encode("utf-8"))
-            handle.write(memoryview(self.contacts_blob)[: int(self.contact_offsets[count])])
+        blob, offsets, size = self.contacts_blob, self.contact_offsets, self.files.BLOCK_ROWS
+        self.files.write(
+            folder,
+            "contacts",
+            (
+                blob[int(offsets[start]) : int(offsets[min(start + size, count)])]
+                for start in range(0, count, size)
+            ),
+        )
         return count
 
     def write_csms(self, folder: Path) -> int:
-        files.write_lines(folder / "csms.csv", "csms", self.csm_lines)
+        files.write_lines(self._path(folder, "csms"), "csms", self.csm_lines)
         return len(self.csm_lines)
 
     def write_fx(self, folder: Path, day: int, rates: np.ndarray) -> int:
         as_of = self.clock.date(day)
         for k in self.fx_order:
             self.fx_lines.append(self.render([CURRENCIES[k], files.rate(float(rates[k])), as_of]))
-        files.write_lines(folder / "fx_rates.csv", "fx_rates", self.fx_lines)
+        files.write_lines(self._path(folder, "fx_rates"), "fx_rates", self.fx_lines)
         return len(self.fx_lines)

@@ -304,6 +304,57 @@ def test_usage_formats_hold_the_same_events(tmp_path, usage_format):
     assert reference.rows == other.rows
 
 
+def test_gzipped_drops_hold_the_same_bytes_in_members_compressed_once(tmp_path, monkeypatch):
+    from touchline.demo import files
+    from touchline.sources.filedrop import find_file, read_typed
+
+    monkeypatch.setattr(files.SnapshotFiles, "BLOCK_ROWS", 16)  # many blocks per file
+    compressed_blocks = []
+    real_compress = gzip.compress
+    monkeypatch.setattr(
+        files.gzip,
+        "compress",
+        lambda data, **kw: compressed_blocks.append(len(data)) or real_compress(data, **kw),
+    )
+    arguments = {"accounts": 120, "days": 4, "seed": 5}
+    generate(tmp_path / "one-day", **{**arguments, "days": 1}, compress=True)
+    one_day = len(compressed_blocks)
+    plain = generate(tmp_path / "plain", **arguments)
+    zipped = generate(tmp_path / "gz", **arguments, compress=True)
+    four_days = len(compressed_blocks) - one_day
+    assert zipped.rows == plain.rows
+    for folder_plain, folder_gz in zip(
+        date_folders(plain.out_dir), date_folders(zipped.out_dir), strict=True
+    ):
+        for entity in schema.ENTITIES:
+            if entity.name == "usage_events":
+                continue
+            packed = folder_gz / f"{entity.name}.csv.gz"
+            assert not (folder_gz / f"{entity.name}.csv").exists()
+            assert (
+                gzip.decompress(packed.read_bytes())
+                == (folder_plain / f"{entity.name}.csv").read_bytes()
+            )
+    accounts = (date_folders(zipped.out_dir)[-1] / "accounts.csv.gz").read_bytes()
+    assert accounts.count(b"\x1f\x8b\x08") > 5  # one gzip member per block
+    # later days compress only the blocks that changed, not every block again
+    assert one_day < four_days < 2 * one_day
+    # the file-drop source reads a gzipped drop like a plain one
+    day = str(zipped.dates[1])
+    for entity in ("accounts", "contracts", "tickets"):
+        typed = [
+            [
+                batch.to_pylist()
+                for batch in read_typed(find_file(root / day, schema.entity(entity)))
+            ]
+            for root in (zipped.out_dir, plain.out_dir)
+        ]
+        assert typed[0] == typed[1] and typed[0][0]
+    # writing the other variant into the same folder replaces the file, never doubles it
+    generate(tmp_path / "gz", **arguments)
+    assert not list((tmp_path / "gz").rglob("accounts.csv.gz"))
+
+
 def test_summary_counts_what_was_written(small):
     root, summary = small
     counted = Counter()
