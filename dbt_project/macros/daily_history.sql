@@ -11,7 +11,8 @@
     history_days before the run date.
 
     history_days_range(): the first and last day the run adds, read from int_history_days
-    when the model runs (at parse time, the run date twice).
+    when the model runs (at parse time, the run date twice; compiled before the first build,
+    the days the first build adds).
 -#}
 {% macro next_days_start(relation_name, date_column) -%}
     {%- set run_day = modules.datetime.date.fromisoformat(run_date_value()) -%}
@@ -52,6 +53,10 @@
 {% macro history_days_range() -%}
     {%- if not execute -%}
         {{ return((run_date_value(), run_date_value())) }}
+    {%- endif -%}
+    {%- if load_relation(ref('int_history_days')) is none -%}
+        {#- compiled before anything was built (the SQL floor): what the first build adds -#}
+        {{ return((history_start_date('fct_account_tiers_daily'), run_date_value())) }}
     {%- endif -%}
     {%- set row = run_query(
         "select min(history_date), max(history_date) from " ~ ref('int_history_days')

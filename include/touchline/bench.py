@@ -154,6 +154,9 @@ def step_sql_floor(paths: Settings, run_date: dt.date, database: Path) -> None:
     """Execute the compiled models in dependency order on ``database`` (seeds loaded)."""
     import duckdb
 
+    from touchline.warehouse import default_memory_limit
+
+    memory_limit = os.environ.get("TOUCHLINE_DUCKDB_MEMORY_LIMIT") or default_memory_limit()
     manifest = json.loads((paths.state_dir / "dbt-target" / "manifest.json").read_text())
     models = {
         uid: node
@@ -176,6 +179,7 @@ def step_sql_floor(paths: Settings, run_date: dt.date, database: Path) -> None:
     started = time.monotonic()
     with duckdb.connect(str(database)) as con:
         con.execute("set TimeZone = 'UTC'")
+        con.execute(f"set memory_limit = '{memory_limit}'")  # as the dbt build has it
         for uid in order:
             node = models[uid]
             kind = "view" if node["config"]["materialized"] == "view" else "table"

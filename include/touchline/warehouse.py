@@ -53,8 +53,27 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+MEMORY_LIMIT_CAP = 6 * 1024**3  # the most the build takes by default (it spills beyond)
+MEMORY_LIMIT_SHARE = 0.6  # and at most this share of the machine's memory
+
+
+def default_memory_limit() -> str:
+    """DuckDB's memory limit for the build: 6 GB, or 60% of a smaller machine's memory.
+
+    DuckDB's own default (80% of the memory) is a target it fills on a large rebuild; below
+    the limit, joins, sorts and aggregates spill to disk (a medium-scale rebuild: 6.7 GB
+    instead of 16.7 GB peak, 15% slower). TOUCHLINE_DUCKDB_MEMORY_LIMIT overrides it.
+    """
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        total = MEMORY_LIMIT_CAP
+    return f"{min(MEMORY_LIMIT_CAP, int(total * MEMORY_LIMIT_SHARE)) // 1024**2}MB"
+
+
 def dbt_env(paths: Settings, run_date: dt.date, warehouse: Path) -> dict[str, str]:
     env = dict(os.environ)
+    env.setdefault("TOUCHLINE_DUCKDB_MEMORY_LIMIT", default_memory_limit())
     env.update(
         TOUCHLINE_WAREHOUSE=str(warehouse),
         TOUCHLINE_LANDING_DIR=str(paths.landing_dir),
