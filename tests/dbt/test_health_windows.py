@@ -80,13 +80,19 @@ select 'csat_90d', account_id, csat_90d from support where csat_90d is not null
 """
 
 MEASURES = """
-select metric, account_id, metric_value from int_account_health_measures
-where history_date = $day and metric in (
-    'active_users_30d', 'usage_trend', 'open_urgent_high_tickets', 'csat_90d'
+unpivot (
+    select
+        account_id,
+        active_users_30d,
+        usage_trend,
+        feature_breadth * 4 as core_features_30d,
+        open_urgent_high_tickets,
+        csat_90d
+    from int_account_health_measures
+    where history_date = $day
 )
-union all
-select 'core_features_30d', account_id, metric_value * 4 from int_account_health_measures
-where history_date = $day and metric = 'feature_breadth'
+on columns(* exclude (account_id))
+into name metric value metric_value
 """
 
 
@@ -133,7 +139,7 @@ def test_windowed_measures_equal_their_definition(history, days_back):
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         computed = {
             (metric, account): value
-            for metric, account, value in con.execute(MEASURES, {"day": day}).fetchall()
+            for account, metric, value in con.execute(MEASURES, {"day": day}).fetchall()
         }
         accounts = {
             account

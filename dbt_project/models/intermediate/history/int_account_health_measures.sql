@@ -1,6 +1,6 @@
 {#-
-    The measures behind the health score, one row per account, history day and measure
-    (long format; a measure without data that day has no row). Every measure uses only what
+    The measures behind the health score, one row per account and history day, one column
+    per measure (null: no data that day). Every measure uses only what
     had landed by that day and happened on or before it (point in time). The scored measures
     are the metrics of the health_metrics seed; the rest (active_users_30d, days_without_usage,
     days_as_customer, oldest_open_urgent_ticket_days, days_since_detractor_answer) are the
@@ -349,6 +349,8 @@ windows as (
         account_days.account_id,
         account_days.licensed_seats,
         account_days.customer_since_date,
+        account_days.renewal_date,
+        account_days.arr_usd,
         {%- for measure in running_measures %}
         coalesce(running_sums.{{ measure }}, 0) as {{ measure }},
         {%- endfor %}
@@ -376,39 +378,30 @@ windows as (
             and account_days.history_date >= latest.change_date
 ),
 
--- the measures -----------------------------------------------------------------------------
+-- the measures: one row per account and day -----------------------------------------------
 
-usage_measures as (
-    select
-        history_date,
-        account_id,
-        case
-            when licensed_seats > 0 then active_users_30d * 1.0 / licensed_seats
-        end as seat_utilization,
-        case
-            when active_users_30d > 0 then user_days_30d / 30.0 / active_users_30d
-        end as stickiness,
-        case
-            when licensed_seats > 0 or active_users_30d > 0
-                then core_features_used_30d * 1.0 / (select count(*) from core_features)
-        end as feature_breadth,
-        case
-            when events_previous_30d > 0 then events_30d * 1.0 / events_previous_30d
-        end as usage_trend,
-        -- signals for the health overrides and event triggers (not scored themselves)
-        active_users_30d,
-        case
-            when licensed_seats > 0
-                then coalesce({{ dbt.datediff('last_usage_date', 'history_date', 'day') }}, 60)
-        end as days_without_usage,
-        {{ dbt.datediff('customer_since_date', 'history_date', 'day') }} as days_as_customer
-    from windows
-),
-
-support_measures as (
+final as (
     select
         windows.history_date,
         windows.account_id,
+        -- usage
+        case
+            when windows.licensed_seats > 0
+                then windows.active_users_30d * 1.0 / windows.licensed_seats
+        end as seat_utilization,
+        case
+            when windows.active_users_30d > 0
+                then windows.user_days_30d / 30.0 / windows.active_users_30d
+        end as stickiness,
+        case
+            when windows.licensed_seats > 0 or windows.active_users_30d > 0
+                then windows.core_features_used_30d * 1.0 / (select count(*) from core_features)
+        end as feature_breadth,
+        case
+            when windows.events_previous_30d > 0
+                then windows.events_30d * 1.0 / windows.events_previous_30d
+        end as usage_trend,
+        -- support
         case
             when windows.licensed_seats > 0
                 then windows.tickets_90d * 10.0 / windows.licensed_seats
@@ -427,89 +420,57 @@ support_measures as (
             when windows.csat_answers_90d > 0
                 then windows.csat_sum_90d / windows.csat_answers_90d
         end as csat_90d,
+        -- sentiment and engagement
+        windows.latest_nps.nps_score as latest_nps,
+        {{ dbt.datediff('windows.last_touch_date', 'windows.history_date', 'day') }}
+            as days_since_last_touch,
+        case
+            when windows.reviews_held_365d > 0
+                then windows.reviews_attended_365d / windows.reviews_held_365d
+        end as review_attendance_365d,
+        case when windows.activities_365d > 0 then windows.email_opens_90d end as email_opens_90d,
+        case
+            when windows.activities_365d > 0 then windows.webinars_attended_90d
+        end as webinars_attended_90d,
+        -- commercial
+        case
+            when earlier.arr_usd > 0 then windows.arr_usd / earlier.arr_usd - 1
+        end as arr_change_90d,
+        {{ dbt.datediff('windows.history_date', 'windows.renewal_date', 'day') }}
+            as days_to_renewal,
+        -- signals for the health overrides and event triggers (not scored themselves)
+        case
+            when windows.licensed_seats > 0
+                then coalesce(
+                    {{ dbt.datediff('windows.last_usage_date', 'windows.history_date', 'day') }},
+                    60
+                )
+        end as days_without_usage,
+        windows.active_users_30d,
+        {{ dbt.datediff('windows.customer_since_date', 'windows.history_date', 'day') }}
+            as days_as_customer,
         {{ dbt.datediff(
             'open_tickets.oldest_open_urgent_created_date', 'windows.history_date', 'day'
-        ) }} as oldest_open_urgent_ticket_days
+        ) }} as oldest_open_urgent_ticket_days,
+        case
+            when windows.latest_nps.nps_score <= 6
+                then {{ dbt.datediff(
+                    'cast(windows.latest_nps.responded_at as date)', 'windows.history_date', 'day'
+                ) }}
+        end as days_since_detractor_answer
     from windows
     left join open_ticket_days as open_tickets
         on
             windows.account_id = open_tickets.account_id
             and windows.history_date = open_tickets.history_date
-),
-
-engagement_measures as (
-    select
-        history_date,
-        account_id,
-        latest_nps.nps_score as latest_nps,
-        case
-            when latest_nps.nps_score <= 6
-                then {{ dbt.datediff(
-                    'cast(latest_nps.responded_at as date)', 'history_date', 'day'
-                ) }}
-        end as days_since_detractor_answer,
-        {{ dbt.datediff('last_touch_date', 'history_date', 'day') }} as days_since_last_touch,
-        case
-            when reviews_held_365d > 0 then reviews_attended_365d / reviews_held_365d
-        end as review_attendance_365d,
-        case when activities_365d > 0 then email_opens_90d end as email_opens_90d,
-        case when activities_365d > 0 then webinars_attended_90d end as webinars_attended_90d
-    from windows
-),
-
-commercial_measures as (
-    select
-        account_days.history_date,
-        account_days.account_id,
-        case
-            when earlier.arr_usd > 0 then account_days.arr_usd / earlier.arr_usd - 1
-        end as arr_change_90d,
-        {{ dbt.datediff('account_days.history_date', 'account_days.renewal_date', 'day') }}
-            as days_to_renewal
-    from account_days
     left join all_account_days as earlier
         on
-            account_days.account_id = earlier.account_id
-            and earlier.history_date = {{ add_days(-90, 'account_days.history_date') }}
-),
-
--- long format ------------------------------------------------------------------------------
-
-final as (
-    {%- set measures = [
-        ('usage_measures', 'seat_utilization'),
-        ('usage_measures', 'stickiness'),
-        ('usage_measures', 'feature_breadth'),
-        ('usage_measures', 'usage_trend'),
-        ('support_measures', 'tickets_per_10_seats_90d'),
-        ('support_measures', 'open_urgent_high_tickets'),
-        ('support_measures', 'oldest_open_ticket_days'),
-        ('support_measures', 'bug_tickets_90d'),
-        ('support_measures', 'first_reply_hours_90d'),
-        ('support_measures', 'csat_90d'),
-        ('commercial_measures', 'arr_change_90d'),
-        ('commercial_measures', 'days_to_renewal'),
-        ('usage_measures', 'days_without_usage'),
-        ('usage_measures', 'active_users_30d'),
-        ('usage_measures', 'days_as_customer'),
-        ('support_measures', 'oldest_open_urgent_ticket_days'),
-        ('engagement_measures', 'latest_nps'),
-        ('engagement_measures', 'days_since_detractor_answer'),
-        ('engagement_measures', 'days_since_last_touch'),
-        ('engagement_measures', 'review_attendance_365d'),
-        ('engagement_measures', 'email_opens_90d'),
-        ('engagement_measures', 'webinars_attended_90d'),
-    ] %}
-    {%- for relation, measure in measures %}
-    select
-        history_date,
-        account_id,
-        '{{ measure }}' as metric,
-        cast({{ measure }} as double) as metric_value
-    from {{ relation }}
-    where {{ measure }} is not null
-    {{ 'union all' if not loop.last }}
-    {%- endfor %}
+            windows.account_id = earlier.account_id
+            and earlier.history_date = {{ add_days(-90, 'windows.history_date') }}
 )
 
-select * from final
+select
+    history_date,
+    account_id,
+    columns(* exclude (history_date, account_id))::double
+from final

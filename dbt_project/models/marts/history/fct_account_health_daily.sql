@@ -54,35 +54,27 @@ health_bands as (
     select * from {{ ref('health_bands') }}
 ),
 
-measure_scores as (
-    select
-        measures.history_date,
-        measures.account_id,
-        health_metrics.component,
-        measures.metric,
-        measures.metric_value,
-        health_metrics.weight,
-        100.0 * greatest(0.0, least(1.0,
-            (measures.metric_value - health_metrics.bad_value)
-            / (health_metrics.good_value - health_metrics.bad_value)
-        )) as measure_score
-    from measures
-    inner join health_metrics
-        on measures.metric = health_metrics.metric
+measure_values as (
+    unpivot measures
+    on columns(* exclude (history_date, account_id))
+    into name metric value metric_value
 ),
 
-weakest_measures as (
+measure_scores as (
     select
-        history_date,
-        account_id,
-        component,
-        metric as weakest_metric,
-        metric_value as weakest_value
-    from measure_scores
-    qualify row_number() over (
-        partition by history_date, account_id, component
-        order by (100 - measure_score) * weight desc, metric
-    ) = 1
+        measure_values.history_date,
+        measure_values.account_id,
+        health_metrics.component,
+        measure_values.metric,
+        measure_values.metric_value,
+        health_metrics.weight,
+        100.0 * greatest(0.0, least(1.0,
+            (measure_values.metric_value - health_metrics.bad_value)
+            / (health_metrics.good_value - health_metrics.bad_value)
+        )) as measure_score
+    from measure_values
+    inner join health_metrics
+        on measure_values.metric = health_metrics.metric
 ),
 
 component_scores as (
@@ -92,7 +84,12 @@ component_scores as (
         measure_scores.component,
         sum(measure_scores.measure_score * measure_scores.weight)
         / sum(measure_scores.weight) as component_score,
-        health_components.weight as component_weight
+        health_components.weight as component_weight,
+        -- the measure that costs the component the most points (ties: the first by name)
+        arg_min(
+            {'metric': measure_scores.metric, 'value': measure_scores.metric_value},
+            (-(100 - measure_scores.measure_score) * measure_scores.weight, measure_scores.metric)
+        ) as weakest
     from measure_scores
     inner join health_components
         on measure_scores.component = health_components.component
@@ -103,78 +100,63 @@ component_scores as (
         health_components.weight
 ),
 
-weighted as (
-    select
-        component_scores.*,
-        100.0 * component_weight / sum(component_weight) over (
-            partition by history_date, account_id
-        ) as weight_used,
-        (100.0 - component_score) * component_weight as points_lost
-    from component_scores
-),
-
 scores as (
     select
         history_date,
         account_id,
-        sum(component_score * weight_used) / 100.0 as computed_score,
+        sum(component_score * component_weight) / sum(component_weight) as computed_score,
         sum(component_weight) / (select sum(weight) from health_components) as confidence,
         {%- for component in components %}
         max(case when component = '{{ component }}' then round(component_score, 1) end)
             as {{ component }}_score,
-        coalesce(max(case when component = '{{ component }}' then round(weight_used, 1) end), 0)
-            as {{ component }}_weight_used,
+        coalesce(round(
+            100.0 * max(case when component = '{{ component }}' then component_weight end)
+            / sum(component_weight),
+            1
+        ), 0) as {{ component }}_weight_used,
         {%- endfor %}
-        -- ties (equal points lost) go to the heavier component, then the name: deterministic
+        -- the component that costs the most points; ties go to the heavier component, then
+        -- the name: deterministic
         arg_max(
-            component, (round(points_lost, 6), component_weight, component)
-        ) as top_driver_component
-    from weighted
-    group by history_date, account_id
-),
-
-signals as (
-    select
-        history_date,
-        account_id,
-        max(case when metric = 'oldest_open_urgent_ticket_days' then metric_value end)
-            as oldest_open_urgent_ticket_days,
-        max(case when metric = 'days_without_usage' then metric_value end) as days_without_usage,
-        max(case when metric = 'days_as_customer' then metric_value end) as days_as_customer,
-        max(case when metric = 'days_since_detractor_answer' then metric_value end)
-            as days_since_detractor_answer,
-        max(case when metric = 'seat_utilization' then metric_value end) as seat_utilization,
-        max(case when metric = 'active_users_30d' then metric_value end) as active_users_30d
-    from measures
+            {
+                'component': component,
+                'score': component_score,
+                'weight_used': 100.0 * component_weight,
+                'weakest': weakest
+            },
+            (round((100.0 - component_score) * component_weight, 6), component_weight, component)
+        ) as top_driver,
+        sum(component_weight) as weight_with_data
+    from component_scores
     group by history_date, account_id
 ),
 
 fired_overrides as (
     select
-        signals.history_date,
-        signals.account_id,
+        measures.history_date,
+        measures.account_id,
         health_overrides.rule_code,
         health_overrides.action,
         health_overrides.score as override_score,
         health_overrides.description
-    from signals
+    from measures
     inner join health_overrides
         on
             (
                 health_overrides.rule_code = 'urgent_ticket_aging'
-                and signals.oldest_open_urgent_ticket_days > health_overrides.parameter
+                and measures.oldest_open_urgent_ticket_days > health_overrides.parameter
             )
             or (
                 health_overrides.rule_code = 'no_recent_usage'
-                and signals.days_without_usage >= health_overrides.parameter
-                and signals.days_as_customer >= health_overrides.parameter
+                and measures.days_without_usage >= health_overrides.parameter
+                and measures.days_as_customer >= health_overrides.parameter
             )
             or (
                 health_overrides.rule_code = 'recent_detractor'
-                and signals.days_since_detractor_answer <= health_overrides.parameter
+                and measures.days_since_detractor_answer <= health_overrides.parameter
             )
     qualify row_number() over (
-        partition by signals.history_date, signals.account_id
+        partition by measures.history_date, measures.account_id
         order by health_overrides.override_order
     ) = 1
 ),
@@ -199,15 +181,16 @@ new_days as (
         case
             when fired_overrides.rule_code is not null
                 then fired_overrides.description
-            when scores.top_driver_component is not null
-                then scores.top_driver_component || ' costs the most points ('
-                || cast(round(weighted.component_score) as integer) || '/100 with '
-                || cast(round(weighted.weight_used) as integer) || '% of the weight); weakest: '
-                || weakest_measures.weakest_metric || ' = '
-                || cast(round(weakest_measures.weakest_value, 2) as varchar)
+            when scores.top_driver is not null
+                then scores.top_driver.component || ' costs the most points ('
+                || cast(round(scores.top_driver.score) as integer) || '/100 with '
+                || cast(round(scores.top_driver.weight_used / scores.weight_with_data) as integer)
+                || '% of the weight); weakest: '
+                || scores.top_driver.weakest.metric || ' = '
+                || cast(round(scores.top_driver.weakest.value, 2) as varchar)
         end as top_driver,
-        round(signals.seat_utilization, 3) as seat_utilization,
-        cast(signals.active_users_30d as integer) as active_users_30d
+        round(measures.seat_utilization, 3) as seat_utilization,
+        cast(measures.active_users_30d as integer) as active_users_30d
     from account_days
     left join scores
         on
@@ -217,20 +200,10 @@ new_days as (
         on
             account_days.account_id = fired_overrides.account_id
             and account_days.history_date = fired_overrides.history_date
-    left join signals
+    left join measures
         on
-            account_days.account_id = signals.account_id
-            and account_days.history_date = signals.history_date
-    left join weighted
-        on
-            scores.account_id = weighted.account_id
-            and scores.history_date = weighted.history_date
-            and scores.top_driver_component = weighted.component
-    left join weakest_measures
-        on
-            scores.account_id = weakest_measures.account_id
-            and scores.history_date = weakest_measures.history_date
-            and scores.top_driver_component = weakest_measures.component
+            account_days.account_id = measures.account_id
+            and account_days.history_date = measures.history_date
 ),
 
 {% if is_incremental() %}

@@ -1,0 +1,12 @@
+-- Every health_metrics metric names a measure int_account_health_measures computes (a
+-- misspelt metric would otherwise never score).
+{%- set measures = ref('int_account_health_measures') %}
+{%- set measured = [] %}
+{%- if execute %}
+    {%- for column in adapter.get_columns_in_relation(measures) %}
+        {%- do measured.append(column.name) %}
+    {%- endfor %}
+{%- endif %}
+select *
+from {{ ref('health_metrics') }}
+where metric not in ('{{ measured | join("', '") }}')
