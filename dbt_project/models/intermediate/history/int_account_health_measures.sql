@@ -102,45 +102,31 @@ core_feature_spans as (
         add_days(30, 'occurred_date')) }}
 ),
 
--- support: every version of every ticket, each holding until the next one landed -----------
+-- support: the ticket versions that still count on the run's days ----------------------
 
-ticket_rows as (
+current_ticket_versions as (
     select
         ticket_id,
         account_id,
-        ds,
-        cast(created_at as date) as created_date,
+        created_date,
         created_at,
         status,
         priority,
         first_reply_at,
-        cast(solved_at as date) as solved_date,
+        first_reply_hours,
+        solved_date,
         csat_score,
-        list_contains(string_split(coalesce(tags, ''), ';'), 'bug') as is_bug
-    from {{ source('support', 'tickets') }}
-    where ds <= {{ last_day_sql }}
-    qualify row_number() over (
-        partition by ticket_id, ds order by updated_at desc nulls last
-    ) = 1
-),
-
-ticket_versions as (
-    select
-        *,
-        greatest(ds, created_date) as valid_from,
-        coalesce(
-            lead(ds) over (partition by ticket_id order by ds),
-            {{ add_days(1, last_day_sql) }}
+        is_bug,
+        is_open,
+        valid_from,
+        -- a version superseded after the run's last day holds to its end
+        least(
+            coalesce(valid_to, {{ add_days(1, last_day_sql) }}), {{ add_days(1, last_day_sql) }}
         ) as valid_to
-    from ticket_rows
-),
-
-current_ticket_versions as (
-    select
-        *,
-        {{ dbt.datediff('created_at', 'first_reply_at', 'minute') }} / 60.0 as first_reply_hours
-    from ticket_versions
-    where valid_to > {{ first_day_sql }}
+    from {{ ref('int_ticket_versions') }}
+    where
+        landed_date <= {{ last_day_sql }}
+        and (valid_to is null or valid_to > {{ first_day_sql }})
 ),
 
 open_ticket_days as (
@@ -155,7 +141,7 @@ open_ticket_days as (
         on
             days.history_date >= versions.valid_from
             and days.history_date < versions.valid_to
-    where versions.status not in ('solved', 'closed')
+    where versions.is_open
     group by days.history_date, versions.account_id
 ),
 
@@ -218,7 +204,7 @@ changes as (
         'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')') }}
     union all
     {{ span_changes(
-        "(select * from current_ticket_versions where status not in ('solved', 'closed')"
+        "(select * from current_ticket_versions where is_open"
         ~ " and priority in ('high', 'urgent'))",
         'open_urgent_high_tickets', 'valid_from', 'valid_to') }}
     union all

@@ -1,0 +1,107 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['ticket_id'],
+    )
+}}
+{#-
+    Every landed version of every support ticket, each valid from the day it landed (or the
+    ticket was created, if later) until the next version landed. Kept incrementally: a run
+    reads only the partitions landed since the newest stored one (or the run date's own
+    partition again, for a backfill) and recomputes the versions of just the tickets those
+    partitions touch, from their stored versions and the new ones. Point in time: a day sees
+    the versions landed by then; one not yet superseded has no valid_to.
+-#}
+{%- set first_partition = next_days_start(this.identifier, 'landed_date') %}
+{%- set first_partition_sql = "cast('" ~ first_partition ~ "' as date)" %}
+
+with
+
+new_versions as (
+    select
+        ticket_id,
+        account_id,
+        ds as landed_date,
+        created_at,
+        status,
+        priority,
+        first_reply_at,
+        solved_at,
+        csat_score,
+        tags
+    from {{ source('support', 'tickets') }}
+    where
+        ds <= {{ run_date() }}
+        {%- if first_partition is not none %}
+            and ds >= {{ first_partition_sql }}
+        {%- endif %}
+    -- a ticket twice in one drop: its latest update
+    qualify row_number() over (
+        partition by ticket_id, ds
+        order by coalesce(updated_at, solved_at, first_reply_at, created_at) desc
+    ) = 1
+),
+
+{% if is_incremental() and first_partition is not none %}
+touched_tickets as (
+    select ticket_id from new_versions
+    union
+    -- a re-landed drop that no longer holds a ticket takes its old version away
+    select ticket_id
+    from {{ this }}
+    where landed_date >= {{ first_partition_sql }} and landed_date <= {{ run_date() }}
+),
+
+kept_versions as (
+    select
+        ticket_id,
+        account_id,
+        landed_date,
+        created_at,
+        status,
+        priority,
+        first_reply_at,
+        solved_at,
+        csat_score,
+        tags
+    from {{ this }}
+    where
+        ticket_id in (select ticket_id from touched_tickets)
+        and (landed_date < {{ first_partition_sql }} or landed_date > {{ run_date() }})
+),
+
+versions as (
+    select * from new_versions
+    union all
+    select * from kept_versions
+),
+{% else %}
+versions as (
+    select * from new_versions
+),
+{% endif %}
+
+final as (
+    select
+        ticket_id,
+        account_id,
+        landed_date,
+        created_at,
+        status,
+        priority,
+        first_reply_at,
+        solved_at,
+        csat_score,
+        tags,
+        cast(created_at as date) as created_date,
+        cast(solved_at as date) as solved_date,
+        list_contains(string_split(coalesce(tags, ''), ';'), 'bug') as is_bug,
+        status not in ('solved', 'closed') as is_open,
+        {{ dbt.datediff('created_at', 'first_reply_at', 'minute') }} / 60.0 as first_reply_hours,
+        greatest(landed_date, cast(created_at as date)) as valid_from,
+        lead(landed_date) over (partition by ticket_id order by landed_date) as valid_to
+    from versions
+)
+
+select * from final
