@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 
 from touchline.config import Settings
 from touchline.landing import land_entities, publish_staged, stage_entities, stage_table
@@ -41,14 +44,27 @@ def land_family(family: str, run_date: dt.date, paths: Settings) -> dict:
     }
 
 
-def land_history(paths: Settings, dates: list[dt.date]) -> None:
+def land_history(paths: Settings, dates: list[dt.date], workers: int | None = None) -> None:
     """Land every family for each of ``dates``: the trusted history before a first nightly run.
 
-    History goes straight to the partitions; every nightly run after it passes the gate.
+    History goes straight to the partitions; every nightly run after it passes the gate. Days
+    are independent (each has its own partitions and staging folder), so they land in
+    ``workers`` processes at once (default: one per core).
     """
-    for day in dates:
-        for family in FAMILIES:
-            land_family(family, day, paths)
-        for entity in API_ENTITIES:  # nothing was read back before the first run
-            stage_table(entity.name, None, paths.landing_dir, day, source="history")
-            publish_staged(paths.landing_dir, day, [entity.name])
+    workers = min(workers or os.cpu_count() or 1, len(dates))
+    if workers <= 1:
+        for day in dates:
+            land_day(paths, day)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for _ in pool.map(land_day, [paths] * len(dates), dates):
+            pass  # the first failure raises here
+
+
+def land_day(paths: Settings, day: dt.date) -> None:
+    """Land every family of one day's drop, and the empty read-back of that day."""
+    for family in FAMILIES:
+        land_family(family, day, paths)
+    for entity in API_ENTITIES:  # nothing was read back before the first run
+        stage_table(entity.name, None, paths.landing_dir, day, source="history")
+        publish_staged(paths.landing_dir, day, [entity.name])

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from touchline.config import settings
-from touchline.extract import land_family
+from touchline.extract import land_family, land_history
 from touchline.schema import FAMILIES
 
 
@@ -51,3 +51,42 @@ def test_relanding_changed_drop_changes_only_that_date(tmp_path, small_drop):
     after = tree_digest(paths.landing_dir)
     changed = {name for name in after if after[name] != before.get(name)}
     assert changed == {f"tickets/ds={last.isoformat()}/part-0.parquet"}
+
+
+def test_history_landed_in_parallel_equals_landing_day_by_day(tmp_path, small_drop):
+    import datetime as dt
+
+    first, last = small_drop.dates
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    trees = {}
+    for workers in (1, 2):
+        paths = settings().with_overrides(
+            source_dir=small_drop.out_dir, landing_dir=tmp_path / f"landing-{workers}"
+        )
+        land_history(paths, days, workers=workers)
+        trees[workers] = tree_digest(paths.landing_dir)
+    assert len({name.split("/")[1] for name in trees[1] if "/ds=" in name}) == len(days)
+    assert trees[2] == trees[1]
+
+
+def test_a_bad_day_in_parallel_history_landing_names_its_file(tmp_path, small_drop):
+    import datetime as dt
+    import shutil
+
+    import pytest
+
+    from touchline.sources.filedrop import InputError
+
+    drop = tmp_path / "drop"
+    shutil.copytree(small_drop.out_dir, drop)
+    first, last = small_drop.dates
+    broken = first + dt.timedelta(days=2)
+    contracts = drop / broken.isoformat() / "contracts.csv"
+    lines = contracts.read_text(encoding="utf-8").splitlines(keepends=True)
+    fields = lines[1].split(",")
+    fields[4] = "lots"  # arr_amount
+    contracts.write_text(lines[0] + ",".join(fields) + "".join(lines[2:]), encoding="utf-8")
+    paths = settings().with_overrides(source_dir=drop, landing_dir=tmp_path / "landing")
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    with pytest.raises(InputError, match=rf"{broken.isoformat()}/contracts\.csv.*arr_amount"):
+        land_history(paths, days, workers=2)

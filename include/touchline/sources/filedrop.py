@@ -53,6 +53,7 @@ class InputError(ValueError):
         expected: str | None = None,
     ) -> None:
         self.path = Path(path)
+        self.message = message
         self.line = line
         self.column = column
         self.value = value
@@ -68,6 +69,17 @@ class InputError(ValueError):
         if expected is not None:
             text += f", expected {expected}"
         super().__init__(text)
+
+    def __reduce__(self):
+        # rebuilt from its parts when it crosses a process boundary (parallel landing)
+        return (
+            _input_error,
+            (self.path, self.message, self.line, self.column, self.value, self.expected),
+        )
+
+
+def _input_error(path, message, line, column, value, expected) -> InputError:
+    return InputError(path, message, line=line, column=column, value=value, expected=expected)
 
 
 @dataclass(frozen=True)
