@@ -1,0 +1,84 @@
+"""The benchmark's measuring and reporting: peak memory of a process tree, the figures a
+stage prints, the targets each scale is judged against."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from touchline.bench import markdown, measure, targets
+
+# a parent that starts a child holding ~300 MB for a second, then reports its rows
+TREE = """
+import subprocess, sys
+child = "import time; block = b'x' * (300 * 2**20); time.sleep(1.5)"
+subprocess.run([sys.executable, "-c", child])
+print('BENCH {"rows": 1234, "models": 7}')
+"""
+
+
+def test_peak_memory_counts_the_children_of_the_stage():
+    stage = measure("tree", [sys.executable, "-c", TREE], env={})
+    assert stage.peak_rss_mb >= 290  # the child's block, not just the idle parent
+    assert stage.rows == 1234
+    assert stage.detail == {"models": 7}
+    assert stage.rows_per_second == pytest.approx(1234 / stage.seconds, rel=0.01)
+
+
+def test_a_failed_stage_raises_with_its_output():
+    failing = "print('partial output'); raise SystemExit(3)"
+    with pytest.raises(RuntimeError, match=r"(?s)bench stage broken failed \(3\).*partial output"):
+        measure("broken", [sys.executable, "-c", failing], env={})
+
+
+def result(scale, nightly_seconds, nightly_mb=2000.0, sql_seconds=90.0, overhead=12.0):
+    def stage(name, seconds, mb=100.0, detail=None):
+        return {
+            "name": name,
+            "seconds": seconds,
+            "peak_rss_mb": mb,
+            "rows": 10,
+            "rows_per_second": 10 / seconds,
+            "detail": detail or {},
+        }
+
+    return {
+        "scale": scale,
+        "accounts": 20_000,
+        "days": 180,
+        "date": "2026-12-01",
+        "machine": {"cpus": 2, "memory_gb": 23.5},
+        "stages": [
+            stage("sql_floor", sql_seconds),
+            stage(
+                "nightly_incremental",
+                nightly_seconds,
+                nightly_mb,
+                {"airflow_overhead_seconds": overhead},
+            ),
+        ],
+        "ratios": {"nightly_over_sql_floor": round(nightly_seconds / sql_seconds, 2)},
+    }
+
+
+def test_the_nightly_target_is_twice_the_sql_floor_plus_airflow_overhead():
+    within, beyond = targets(result("medium", 192.0)), targets(result("medium", 192.1))
+    assert [check["limit"] for check in within] == [192.0]
+    assert within[0]["met"] and not beyond[0]["met"]
+    assert "NOT met" in markdown(result("medium", 192.1))
+    assert "192.0 against 192.0, met" in markdown(result("medium", 192.0))
+
+
+def test_the_large_scale_is_also_held_to_five_minutes_and_8_gb():
+    checks = {
+        check["target"]: check["met"]
+        for check in targets(result("large", 301.0, nightly_mb=4000.0, sql_seconds=900.0))
+    }
+    assert checks == {
+        "nightly within 2 x SQL floor + Airflow overhead (s)": True,
+        "nightly under 5 minutes (s)": False,
+        "nightly peak memory under 8 GB (MB)": True,
+    }
+    too_big = targets(result("large", 200.0, nightly_mb=8193.0, sql_seconds=900.0))
+    assert [check["met"] for check in too_big] == [True, True, False]
