@@ -70,6 +70,11 @@ def test_the_nightly_target_is_twice_the_sql_floor_plus_airflow_overhead():
     assert "192.0 against 192.0, met" in markdown(result("medium", 192.0))
 
 
+def test_the_small_scales_have_no_targets():
+    assert targets(result("small", 1000.0)) == []
+    assert "target" not in markdown(result("small", 1000.0))
+
+
 def test_the_large_scale_is_also_held_to_five_minutes_and_8_gb():
     checks = {
         check["target"]: check["met"]
