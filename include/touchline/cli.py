@@ -86,7 +86,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     work = args.work_dir or settings().home / "bench"
     for scale in args.scale:
-        run(scale, work, keep=args.keep)
+        run(scale, work, keep=args.keep, drop=args.drop)
     return 0
 
 
@@ -283,6 +283,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--work-dir", type=Path, help="scratch space (default $TOUCHLINE_HOME/bench)"
     )
     bench.add_argument("--keep", action="store_true", help="keep the generated data afterwards")
+    bench.add_argument(
+        "--drop",
+        type=Path,
+        help="use this drop, generated before for the scale, instead of generating one",
+    )
     bench.set_defaults(handler=cmd_bench)
 
     servers = commands.add_parser(
