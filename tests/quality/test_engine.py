@@ -102,3 +102,55 @@ def test_gate_reads_a_staged_batch_in_chunks(tmp_path, monkeypatch):
         assert len(chunks) == (1 if chunk_rows > n else -(-n // chunk_rows))
         verdicts.append((rows, outcome.success, outcome.unexpected_count, outcome.row_numbers))
     assert verdicts[0] == verdicts[1] == (n, False, 2, [n - 2, n - 1])
+
+
+def test_row_counts_and_maxima_are_the_whole_batchs():
+    """Three chunks of 100 rows are a batch of 300, whose maximum is the largest chunk's."""
+    chunks = [
+        pd.DataFrame({"id": [f"r{offset + n}" for n in range(100)], "share": [share] * 100})
+        for offset, share in ((0, 0.2), (100, 0.9), (200, 0.4))
+    ]
+    expectations = {
+        "in range": fail(gxe.ExpectTableRowCountToBeBetween(min_value=250, max_value=350)),
+        "too few": fail(gxe.ExpectTableRowCountToBeBetween(min_value=301)),
+        "too many": fail(gxe.ExpectTableRowCountToBeBetween(max_value=299)),
+        "equal": fail(gxe.ExpectTableRowCountToEqual(value=300)),
+        "max within": fail(gxe.ExpectColumnMaxToBeBetween(column="share", max_value=0.9)),
+        "max beyond": fail(gxe.ExpectColumnMaxToBeBetween(column="share", max_value=0.8)),
+    }
+    outcomes, rows, _ = Validator().validate(
+        "things", "rows", suite(*expectations.values()), iter(chunks), ["id"]
+    )
+    assert rows == 300
+    verdicts = {(o.expectation, o.observed_value, o.success) for o in outcomes}
+    assert verdicts == {
+        ("expect_table_row_count_to_be_between", 300, True),
+        ("expect_table_row_count_to_be_between", 300, False),
+        ("expect_table_row_count_to_equal", 300, True),
+        ("expect_column_max_to_be_between", 0.9, True),
+        ("expect_column_max_to_be_between", 0.9, False),
+    }
+    assert sum(not o.success for o in outcomes) == 3
+
+
+def test_chunks_for_a_uniqueness_check_never_split_a_key(monkeypatch):
+    """Rows with one key, far apart in the batch, arrive in one chunk, whatever its size."""
+    import duckdb
+
+    monkeypatch.setattr(gates, "CHUNK_ROWS", 16)
+    sql = (
+        "select 'k' || (i % 97) as key, i as _row from range(500) as t(i) "
+        "union all select null, 500 union all select null, 501"
+    )
+    unique = fail(gxe.ExpectColumnValuesToBeUnique(column="key"))
+    with duckdb.connect() as con:
+        chunks = list(gates._read(con, sql, unique_by=["key"]))
+        (outcome,), rows, _ = Validator().validate(
+            "things", "keys", suite(unique), iter(chunks), ["key"]
+        )
+    assert len(chunks) > 1 and sum(len(c) for c in chunks) == rows == 502
+    for chunk in chunks:
+        for key in chunk["key"].dropna().unique():
+            assert all(key not in other["key"].values for other in chunks if other is not chunk)
+    # 97 keys over 500 rows: every row shares its key with another (the nulls count for none)
+    assert not outcome.success and outcome.unexpected_count == 500

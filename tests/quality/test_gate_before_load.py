@@ -246,3 +246,32 @@ def test_columns_and_types_of_a_batch_staged_by_another_source(tmp_path):
 def test_nothing_staged_is_a_clear_error(tmp_path):
     with pytest.raises(GateFailed, match="no staged batch for accounts, contracts, tickets"):
         gate_before_load(paths_for(tmp_path), DAY, ENTITIES)
+
+
+def test_a_batch_read_in_many_chunks_is_counted_and_checked_whole(tmp_path, monkeypatch):
+    """Row counts are the batch's, not a chunk's; a key repeated far apart is still caught."""
+    from touchline.quality import gates
+
+    monkeypatch.setattr(gates, "CHUNK_ROWS", 64)  # 200 contracts in four chunks
+    paths = paths_for(tmp_path)
+    yesterday = DAY - dt.timedelta(days=1)
+    write_drop(tmp_path, GOOD, yesterday)
+    land_entities(ENTITIES, paths.source_dir, paths.landing_dir, yesterday)
+    _, summary = run_gate(tmp_path, {})
+    assert summary["status"] == "passed"
+    report = json.loads((report_dir(paths.output_dir, DAY) / "report.json").read_text())
+    (gate,) = [s for s in report["steps"] if s["step"] == "before_load"]
+    (contracts,) = [d for d in gate["datasets"] if d["name"] == "contracts"]
+    counts = [
+        outcome["observed_value"]
+        for outcome in contracts["outcomes"]
+        if outcome["expectation"] == "expect_table_row_count_to_be_between"
+    ]
+    assert counts == [200, 200]  # at least one row; within the baseline's bounds
+    # contract c5's id again on the last line, 195 rows further on
+    last = "c5,a200,2026-01-01,2026-12-31,1,USD,1\n"
+    repeated = CONTRACTS.rstrip("\n").rsplit("\n", 1)[0] + "\n" + last
+    with pytest.raises(GateFailed) as caught:
+        run_gate(tmp_path / "again", {"contracts": repeated})
+    message = str(caught.value)
+    assert "contracts: expect_column_values_to_be_unique" in message and "c5" in message

@@ -4,8 +4,10 @@ Great Expectations validates pandas frames here (its SQL datasource does not wor
 a batch is read from Parquet or DuckDB in chunks of bounded size, each chunk is validated
 with the suite, and the per-chunk results are merged into one outcome per expectation
 (counts summed, the first offending rows kept, success recomputed over the whole batch,
-``mostly`` included). Table-level expectations (row counts, compound uniqueness) need the
-whole batch in one frame; their suites run on a narrow frame (the key columns only).
+``mostly`` included; row counts summed and column maxima taken over the chunks, then judged
+again). Uniqueness is judged within each chunk, so the caller delivers those suites' rows
+in chunks that never split a key between them (``touchline.quality.gates``: ordered by the
+key, a chunk a range of keys); their suites run on a narrow frame (the key columns only).
 """
 
 from __future__ import annotations
@@ -246,7 +248,12 @@ def _merge(outcome: Outcome, single) -> None:
             outcome.error = str(problem.get("exception_message"))[:500]
     result = data.get("result") or {}
     if "observed_value" in result:
-        outcome.observed_value = result["observed_value"]
+        observed = result["observed_value"]
+        if outcome.expectation in _SUMMED and outcome.observed_value is not None:
+            observed += outcome.observed_value
+        elif outcome.expectation in _MAXED and outcome.observed_value is not None:
+            observed = _max(observed, outcome.observed_value)
+        outcome.observed_value = observed
         outcome.aggregate = True
         return
     if "element_count" not in result:
@@ -263,10 +270,37 @@ def _merge(outcome: Outcome, single) -> None:
         outcome.sample_values += list(result.get("partial_unexpected_list") or [])[:room]
 
 
+# Whole-batch values that are the sum or the maximum of the chunks' values: judged again on
+# the merged value (a row count of 300,000 is not three counts of 100,000 in range each).
+# The other whole-batch verdicts (a column exists, its type) hold for every chunk alike.
+_SUMMED = {"expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"}
+_MAXED = {"expect_column_max_to_be_between"}
+
+
+def _max(first: Any, second: Any) -> Any:
+    if first is None or second is None:
+        return second if first is None else first
+    return max(first, second)
+
+
+def _within(value: Any, kwargs: dict[str, Any]) -> bool:
+    if "value" in kwargs:
+        return value == kwargs["value"]
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if value is None:
+        return False
+    if low is not None and (value <= low if kwargs.get("strict_min") else value < low):
+        return False
+    return high is None or not (value >= high if kwargs.get("strict_max") else value > high)
+
+
 def _settle(outcome: Outcome) -> None:
     """Success over the whole batch: chunks each within ``mostly`` may not be in total."""
     if outcome.error is not None:
         outcome.success = False
+        return
+    if outcome.aggregate and outcome.expectation in _SUMMED | _MAXED:
+        outcome.success = _within(outcome.observed_value, outcome.kwargs)
         return
     if not outcome.counted:
         return  # GX's own verdict, already folded over the chunks

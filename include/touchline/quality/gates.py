@@ -112,14 +112,58 @@ def _known_accounts(con, landing_dir: Path, run_date: dt.date, staged: list[Stag
         con.execute("create or replace temp table known_accounts (account_id varchar)")
 
 
-def _read(con, sql: str, parameters: list[Any] | None = None) -> Iterator:
-    reader = con.execute(sql, parameters or []).fetch_record_batch(CHUNK_ROWS)
+def _read(
+    con, sql: str, parameters: list[Any] | None = None, unique_by: Iterable[str] = ()
+) -> Iterator:
+    """The rows of ``sql`` as frames of at most CHUNK_ROWS rows.
+
+    ``unique_by``: key columns whose uniqueness the suite judges. The rows then come ordered
+    by the key in chunks of whole ranges of keys, so two rows with the same key are always in
+    one chunk (rows whose key is all null, which no uniqueness counts, fill chunks in order).
+    """
+    keys = [f'"{name}"' for name in unique_by]
+    if not keys:
+        reader = con.execute(sql, parameters or []).fetch_record_batch(CHUNK_ROWS)
+        batches = iter(reader)
+        schema = reader.schema
+    else:
+        order = ", ".join(keys)
+        all_null = " and ".join(f"{key} is null" for key in keys)
+        con.execute(
+            "create or replace temp table keyed_rows as "
+            f"select *, (case when {all_null} then row_number() over (order by {order}) "
+            f"else dense_rank() over (order by {order}) end - 1) // {CHUNK_ROWS} as _chunk "
+            f"from ({sql})",
+            parameters or [],
+        )
+        chunks = [
+            row[0]
+            for row in con.execute(
+                "select distinct _chunk from keyed_rows order by _chunk"
+            ).fetchall()
+        ]
+        schema = (
+            con.execute("select * exclude (_chunk) from keyed_rows limit 0")
+            .fetch_arrow_table()
+            .schema
+        )
+        batches = (
+            batch
+            for number in chunks
+            for batch in con.execute(
+                f"select * exclude (_chunk) from keyed_rows where _chunk = {number} "
+                f"order by {order}"
+            )
+            .fetch_arrow_table()
+            .combine_chunks()
+            .to_batches(max_chunksize=None)
+        )
     produced = False
-    for chunk in frames(reader):
+    for chunk in frames(batches):
         produced = True
         yield chunk
     if not produced:
-        yield from frames([pa.RecordBatch.from_pylist([], schema=reader.schema)])
+        yield from frames([pa.RecordBatch.from_pylist([], schema=schema)])
 
 
 def _suite(expectations: list):
@@ -180,8 +224,9 @@ def _validate_batch(
     outcomes: list[Outcome] = []
     rows, seconds = 0, 0.0
     for frame, (expectations, sql) in by_frame.items():
+        chunks = _read(con, sql, [str(batch.path)], entity.key if frame == "keys" else ())
         found, counted, took = validator.validate(
-            entity.name, frame, _suite(expectations), _read(con, sql, [str(batch.path)]), entity.key
+            entity.name, frame, _suite(expectations), chunks, entity.key
         )
         outcomes += found
         rows = max(rows, counted)
@@ -271,7 +316,7 @@ def gate_before_export(paths: Settings, run_date: dt.date) -> dict[str, Any]:
                 name,
                 "mart",
                 _suite(expectations[name]),
-                _read(con, batch["sql"]),
+                _read(con, batch["sql"], unique_by=batch.get("unique", ())),
                 batch.get("ids", ()),
             )
             datasets.append(
