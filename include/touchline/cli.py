@@ -86,7 +86,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     work = args.work_dir or settings().home / "bench"
     for scale in args.scale:
-        run(scale, work, keep=args.keep, drop=args.drop)
+        run(scale, work, keep=args.keep, drop=args.drop, reuse_landing=args.reuse_landing)
     return 0
 
 
@@ -287,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--drop",
         type=Path,
         help="use this drop, generated before for the scale, instead of generating one",
+    )
+    bench.add_argument(
+        "--reuse-landing",
+        action="store_true",
+        help="keep the history a previous --keep run landed and start at the full pipeline",
     )
     bench.set_defaults(handler=cmd_bench)
 
