@@ -15,6 +15,10 @@
 -#}
 {%- set first_partition = next_days_start(this.identifier, 'landed_date') %}
 {%- set first_partition_sql = "cast('" ~ first_partition ~ "' as date)" %}
+{%- set version_columns = [
+    'ticket_id', 'account_id', 'landed_date', 'created_at', 'status', 'priority',
+    'first_reply_at', 'solved_at', 'csat_score', 'tags',
+] %}
 
 with
 
@@ -55,16 +59,9 @@ touched_tickets as (
 
 kept_versions as (
     select
-        ticket_id,
-        account_id,
-        landed_date,
-        created_at,
-        status,
-        priority,
-        first_reply_at,
-        solved_at,
-        csat_score,
-        tags
+        {%- for column in version_columns %}
+        {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from {{ this }}
     where
         ticket_id in (select ticket_id from touched_tickets)
@@ -84,16 +81,9 @@ versions as (
 
 final as (
     select
-        ticket_id,
-        account_id,
-        landed_date,
-        created_at,
-        status,
-        priority,
-        first_reply_at,
-        solved_at,
-        csat_score,
-        tags,
+        {%- for column in version_columns %}
+        {{ column }},
+        {%- endfor %}
         cast(created_at as date) as created_date,
         cast(solved_at as date) as solved_date,
         list_contains(string_split(coalesce(tags, ''), ';'), 'bug') as is_bug,
