@@ -31,12 +31,30 @@ new_partitions as (
         {%- endif %}
 ),
 
-first_deliveries as (
-    select *
+-- ids delivered more than once in these partitions: few, so only their rows are windowed
+-- (a window over every event of a first build would hold the whole year in memory)
+repeated_ids as (
+    select event_id
     from new_partitions
-    qualify
-        event_id is null
-        or row_number() over (partition by event_id order by landed_date) = 1
+    where event_id is not null
+    group by event_id
+    having count(*) > 1
+),
+
+first_deliveries as (
+    select new_partitions.*
+    from new_partitions
+    anti join repeated_ids
+        on new_partitions.event_id = repeated_ids.event_id
+    union all
+    select *
+    from (
+        select new_partitions.*
+        from new_partitions
+        semi join repeated_ids
+            on new_partitions.event_id = repeated_ids.event_id
+    )
+    qualify row_number() over (partition by event_id order by landed_date) = 1
 ),
 
 {% if is_incremental() and first_partition is not none %}
