@@ -52,25 +52,24 @@ joined as (
             and accounts.history_date = arr.history_date
 ),
 
+-- the highest threshold the ARR reaches (an as-of join: no row per account, day and tier)
 arr_tiers as (
     select
         joined.history_date,
         joined.account_id,
         tiers.tier as arr_tier
     from joined
-    inner join tiers
+    asof inner join tiers
         on joined.arr_usd >= tiers.min_arr_usd
-    qualify row_number() over (
-        partition by joined.history_date, joined.account_id order by tiers.min_arr_usd desc
-    ) = 1
 ),
 
+-- the first rule in rule order that applies (an aggregate, which spills to disk when large)
 rule_tiers as (
     select
         joined.history_date,
         joined.account_id,
-        tier_rules.tier as rule_tier,
-        tier_rules.rule_code
+        arg_min(tier_rules.tier, tier_rules.rule_order) as rule_tier,
+        arg_min(tier_rules.rule_code, tier_rules.rule_order) as rule_code
     from joined
     inner join tier_rules
         on
@@ -81,9 +80,7 @@ rule_tiers as (
                 tier_rules.rule_code = 'complex_implementation'
                 and joined.implementation_complexity = 'complex'
             )
-    qualify row_number() over (
-        partition by joined.history_date, joined.account_id order by tier_rules.rule_order
-    ) = 1
+    group by joined.history_date, joined.account_id
 ),
 
 new_days as (
