@@ -133,7 +133,8 @@ def _read(
             "create or replace temp table keyed_rows as "
             f"select *, (case when {all_null} then row_number() over (order by {order}) "
             f"else dense_rank() over (order by {order}) end - 1) // {CHUNK_ROWS} as _chunk "
-            f"from ({sql})",
+            # stored in chunk order, so each chunk's read skips the others' row groups
+            f"from ({sql}) order by _chunk",
             parameters or [],
         )
         chunks = [
