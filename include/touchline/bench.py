@@ -235,7 +235,7 @@ def run(
     paths = settings().with_overrides(
         home=work / "home",
         source_dir=Path(drop) if drop else work / "drop",
-        landing_dir=work / "home" / "landing",
+        landing_dir=landing,
         warehouse=work / "home" / "warehouse.duckdb",
         output_dir=work / "output",
     )
