@@ -10,6 +10,11 @@
     per account per day); a first build starts at the first landed drop, at most
     history_days before the run date.
 
+    history_end_date(start): the last day the run adds, from start: the run date, or sooner
+    when the history_through var (an ISO date) or the history_batch_days var (a number of
+    days) caps the run. A first build of a long history runs in batches of days so that no
+    single statement holds every account-day at once (see touchline.warehouse.build).
+
     history_days_range(): the first and last day the run adds, read from int_history_days
     when the model runs (at parse time, the run date twice; compiled before the first build,
     the days the first build adds).
@@ -50,13 +55,29 @@
     {{ return(first_landed.isoformat()) }}
 {%- endmacro %}
 
+{% macro history_end_date(start) -%}
+    {%- set run_day = modules.datetime.date.fromisoformat(run_date_value()) -%}
+    {%- set last_day = run_day -%}
+    {%- if var('history_through', none) -%}
+        {%- set through = modules.datetime.date.fromisoformat(var('history_through') | string) -%}
+        {%- set last_day = [last_day, through] | min -%}
+    {%- endif -%}
+    {%- if var('history_batch_days', none) -%}
+        {%- set batch_end = modules.datetime.date.fromisoformat(start)
+            + modules.datetime.timedelta(days=var('history_batch_days') | int - 1) -%}
+        {%- set last_day = [last_day, batch_end] | min -%}
+    {%- endif -%}
+    {{ return(last_day.isoformat()) }}
+{%- endmacro %}
+
 {% macro history_days_range() -%}
     {%- if not execute -%}
         {{ return((run_date_value(), run_date_value())) }}
     {%- endif -%}
     {%- if load_relation(ref('int_history_days')) is none -%}
         {#- compiled before anything was built (the SQL floor): what the first build adds -#}
-        {{ return((history_start_date('fct_account_tiers_daily'), run_date_value())) }}
+        {%- set start = history_start_date('fct_account_tiers_daily') -%}
+        {{ return((start, history_end_date(start))) }}
     {%- endif -%}
     {%- set row = run_query(
         "select min(history_date), max(history_date) from " ~ ref('int_history_days')

@@ -234,13 +234,12 @@ def land_entities(
     return publish_staged(landing_dir, ds, names)
 
 
-def previous_partition(landing_dir: Path, entity: str, ds: dt.date, days_back: int = 1):
-    """The newest published partition of ``entity`` at least ``days_back`` days before ``ds``."""
-    limit = ds - dt.timedelta(days=days_back)
-    best: tuple[dt.date, Path] | None = None
+def published_partitions(landing_dir: Path, entity: str) -> dict[dt.date, Path]:
+    """Every published partition of ``entity``: its date and Parquet file."""
+    found: dict[dt.date, Path] = {}
     folder = Path(landing_dir) / entity
     if not folder.is_dir():
-        return None
+        return found
     for child in folder.iterdir():
         if not child.name.startswith("ds="):
             continue
@@ -249,9 +248,19 @@ def previous_partition(landing_dir: Path, entity: str, ds: dt.date, days_back: i
         except ValueError:
             continue
         part = child / PART_NAME
-        if day <= limit and part.exists() and (best is None or day > best[0]):
-            best = (day, part)
-    return best
+        if part.exists():
+            found[day] = part
+    return found
+
+
+def previous_partition(landing_dir: Path, entity: str, ds: dt.date, days_back: int = 1):
+    """The newest published partition of ``entity`` at least ``days_back`` days before ``ds``."""
+    limit = ds - dt.timedelta(days=days_back)
+    earlier = [
+        (day, part) for day, part in published_partitions(landing_dir, entity).items()
+        if day <= limit
+    ]
+    return max(earlier) if earlier else None
 
 
 def _fsync_dirs(folders: Iterable[Path]) -> None:

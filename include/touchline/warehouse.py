@@ -6,6 +6,11 @@ dbt project against the copy in a single dbt process, and on success keeps the c
 *candidate*. The nightly DAG validates the candidate's marts (the gate before export) and
 only then renames it over the published file (an atomic rename); a direct build may publish
 at once. A failed build or a failed gate leaves the published file as it was.
+
+The daily history tables hold one row per account per day. A first build (or one long
+behind) adds every day at once unless that exceeds a budget of account-days: then the
+history models run first in batches of days, each its own dbt process on the same working
+copy, and the build adds the last day (see ``catch_up_history``).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from pathlib import Path
 import duckdb
 
 from touchline.config import Settings
+from touchline.landing import previous_partition, published_partitions
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,7 @@ class BuildResult:
     warehouse: Path
     seconds: float
     nodes: dict[str, int]  # status -> count
+    history_batches: int = 0  # history runs before the build (a long first build)
 
     def as_dict(self) -> dict:
         return {
@@ -45,6 +52,7 @@ class BuildResult:
             "warehouse": str(self.warehouse),
             "seconds": round(self.seconds, 2),
             "nodes": self.nodes,
+            "history_batches": self.history_batches,
         }
 
 
@@ -69,6 +77,94 @@ def default_memory_limit() -> str:
     except (ValueError, OSError):
         total = MEMORY_LIMIT_CAP
     return f"{min(MEMORY_LIMIT_CAP, int(total * MEMORY_LIMIT_SHARE)) // 1024**2}MB"
+
+
+HISTORY_BATCH_ACCOUNT_DAYS = 4_000_000  # account-days one history run adds at most
+
+
+def history_batch_days(paths: Settings, run_date: dt.date) -> int | None:
+    """The days one history run adds: the account-day budget over the accounts landed.
+
+    TOUCHLINE_HISTORY_BATCH_ACCOUNT_DAYS overrides the budget (4 million: a medium-scale
+    history, 20,000 accounts over 180 days, in one run; 200,000 accounts in 20-day batches).
+    None when no accounts have landed by ``run_date``.
+    """
+    latest = previous_partition(paths.landing_dir, "accounts", run_date, days_back=0)
+    if latest is None:
+        return None
+    budget = int(os.environ.get("TOUCHLINE_HISTORY_BATCH_ACCOUNT_DAYS", HISTORY_BATCH_ACCOUNT_DAYS))
+    with duckdb.connect() as con:
+        (accounts,) = con.execute("select count(*) from read_parquet(?)", [str(latest[1])]).fetchone()
+    return max(1, budget // max(1, accounts))
+
+
+def newest_history_day(warehouse: Path) -> dt.date | None:
+    """The newest day of the daily history in ``warehouse`` (None: no history built yet)."""
+    if not warehouse.exists():
+        return None
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        found = con.execute(
+            "select table_schema from information_schema.tables"
+            " where table_name = 'fct_account_tiers_daily'"
+        ).fetchone()
+        if found is None:
+            return None
+        (newest,) = con.execute(
+            f'select max(history_date) from "{found[0]}".fct_account_tiers_daily'
+        ).fetchone()
+    return newest
+
+
+def catch_up_history(paths: Settings, run_date: dt.date, warehouse: Path) -> int:
+    """Build the history models in batches up to the day before ``run_date``, if needed.
+
+    Needed when the days the build would add, times the accounts, exceed the budget of
+    ``history_batch_days``. Each batch is a ``dbt build`` of the history models and their
+    seeds (no tests: the build that follows tests every row). Returns the batches run.
+    """
+    batch_days = history_batch_days(paths, run_date)
+    if batch_days is None:
+        return 0
+    newest = newest_history_day(warehouse)
+    if newest is not None:
+        first = newest + dt.timedelta(days=1)
+    else:
+        landed = [day for day in published_partitions(paths.landing_dir, "accounts") if day <= run_date]
+        first = min(landed)
+    if (run_date - first).days + 1 <= batch_days:
+        return 0
+    through = run_date - dt.timedelta(days=1)
+    batches = 0
+    while newest is None or newest < through:
+        log.info("history batch %d: up to %d days from %s", batches + 1, batch_days, first)
+        _run_checked(
+            [
+                "build",
+                "--select",
+                "+fct_account_health_daily",
+                "--resource-type",
+                "model",
+                "--resource-type",
+                "seed",
+                "--vars",
+                json.dumps(
+                    {"history_batch_days": batch_days, "history_through": through.isoformat()}
+                ),
+            ],
+            paths,
+            run_date,
+            warehouse,
+            what=f"history batch from {first}",
+        )
+        batches += 1
+        reached = newest_history_day(warehouse)
+        if reached is None or (newest is not None and reached <= newest):
+            raise BuildError(
+                f"history batch from {first} for {run_date} added no days; "
+                "the published warehouse is unchanged."
+            )
+        newest, first = reached, reached + dt.timedelta(days=1)
+    return batches
 
 
 def dbt_env(paths: Settings, run_date: dt.date, warehouse: Path) -> dict[str, str]:
@@ -128,6 +224,20 @@ def _failures(run_results: Path) -> tuple[dict[str, int], list[str]]:
     return counts, failures
 
 
+def _run_checked(
+    args: list[str], paths: Settings, run_date: dt.date, warehouse: Path, what: str = "dbt build"
+) -> dict[str, int]:
+    """Run dbt; its node counts by status, or BuildError naming every failed node."""
+    completed = run_dbt(args, paths, run_date, warehouse)
+    counts, failures = _failures(paths.state_dir / "dbt-target" / "run_results.json")
+    if completed.returncode != 0:
+        detail = "\n".join(failures) or _tail(completed.stdout + completed.stderr)
+        raise BuildError(
+            f"{what} for {run_date} failed; the published warehouse is unchanged.\n{detail}"
+        )
+    return counts
+
+
 def candidate_path(paths: Settings) -> Path:
     """The last passed build, waiting for the gate before export."""
     return paths.warehouse.with_name(f".{paths.warehouse.name}.candidate")
@@ -161,17 +271,12 @@ def build(paths: Settings, run_date: dt.date, publish: bool = True) -> BuildResu
     if published.exists():
         shutil.copyfile(published, working)
     try:
+        batches = catch_up_history(paths, run_date, working)
         # unit tests check the SQL logic on fixtures: the test suite runs them, a nightly
         # build (which may start from an empty warehouse) does not need them
-        completed = run_dbt(
+        counts = _run_checked(
             ["build", "--fail-fast", "--exclude", "test_type:unit"], paths, run_date, working
         )
-        counts, failures = _failures(paths.state_dir / "dbt-target" / "run_results.json")
-        if completed.returncode != 0:
-            detail = "\n".join(failures) or _tail(completed.stdout + completed.stderr)
-            raise BuildError(
-                f"dbt build for {run_date} failed; the published warehouse is unchanged.\n{detail}"
-            )
         with duckdb.connect(str(working)) as con:  # fold any write-ahead log into the file
             con.execute("checkpoint")
         os.replace(working, candidate_path(paths))
@@ -180,7 +285,7 @@ def build(paths: Settings, run_date: dt.date, publish: bool = True) -> BuildResu
             leftover.unlink(missing_ok=True)
     if publish:
         publish_candidate(paths)
-    result = BuildResult(run_date, published, time.monotonic() - started, counts)
+    result = BuildResult(run_date, published, time.monotonic() - started, counts, batches)
     log.info("built %s in %.1fs: %s", candidate_path(paths), result.seconds, counts)
     return result
 

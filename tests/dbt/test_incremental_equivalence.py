@@ -3,7 +3,8 @@
 One warehouse is built the way production builds it: a first build, then one incremental
 `dbt build` per night. Another is rebuilt from scratch (`--full-refresh`) on the last night.
 Every row of the daily facts, of the usage events and of the ticket versions kept
-incrementally must be equal, column for column. Both landings carry usage events delivered
+incrementally must be equal, column for column. A third warehouse is built the way a long
+first build runs: the history in batches of a few days, then the last night. Both landings carry usage events delivered
 a second time in a later drop, which must count once. A past night built again on the
 nightly warehouse (a backfill) must come back exactly as it was.
 """
@@ -19,6 +20,7 @@ import pytest
 
 from touchline.config import settings
 from touchline.extract import land_history
+from touchline.warehouse import build as build_warehouse
 from touchline.warehouse import run_dbt
 
 TABLES = {
@@ -29,6 +31,7 @@ TABLES = {
 }
 REDELIVERED = 40  # events of the first night's partition delivered again two days later
 NIGHTS = 3  # incremental nights after the first build
+BATCH_ACCOUNT_DAYS = 450  # the batched first build: 150 accounts, three days a batch
 
 
 def build(paths, run_date, *extra):
@@ -56,7 +59,7 @@ def two_paths(tmp_path_factory, small_drop):
     first, last = small_drop.dates
     days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
     built = {}
-    for name in ("incremental", "full"):
+    for name in ("incremental", "full", "batched"):
         work = tmp_path_factory.mktemp(name)
         paths = settings().with_overrides(
             source_dir=small_drop.out_dir,
@@ -71,14 +74,18 @@ def two_paths(tmp_path_factory, small_drop):
     for night in range(NIGHTS - 1, -1, -1):
         build(nightly, last - dt.timedelta(days=night))
     build(built["full"], last, "--full-refresh")
-    return built["incremental"].warehouse, built["full"].warehouse, last
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TOUCHLINE_HISTORY_BATCH_ACCOUNT_DAYS", str(BATCH_ACCOUNT_DAYS))
+        batched = build_warehouse(built["batched"], last)
+    assert batched.history_batches >= 2
+    return built["incremental"].warehouse, built["full"].warehouse, last, built["batched"]
 
 
 @pytest.fixture(scope="module")
 def backfilled(two_paths, tmp_path_factory):
     """The nightly warehouse with a past night's history taken away, then that night built
     again (a backfill of one day): it must come back as it was."""
-    incremental, _, last = two_paths
+    incremental, _, last, _ = two_paths
     copy = tmp_path_factory.mktemp("backfill") / "warehouse.duckdb"
     shutil.copyfile(incremental, copy)
     past = last - dt.timedelta(days=NIGHTS - 1)
@@ -92,7 +99,7 @@ def backfilled(two_paths, tmp_path_factory):
 
 @pytest.mark.parametrize("table", sorted(TABLES))
 def test_incremental_nights_equal_a_full_refresh(two_paths, table):
-    incremental, full, last = two_paths
+    incremental, full, last, _ = two_paths
     nightly_rows = all_rows(incremental, table)
     rebuilt_rows = all_rows(full, table)
     assert rebuilt_rows, f"{table} is empty"
@@ -102,8 +109,14 @@ def test_incremental_nights_equal_a_full_refresh(two_paths, table):
     assert nightly_rows == rebuilt_rows
 
 
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_a_first_build_in_batches_of_days_equals_a_full_refresh(two_paths, table):
+    _, full, _, batched = two_paths
+    assert all_rows(batched.warehouse, table) == all_rows(full, table)
+
+
 def test_an_event_delivered_twice_counts_once_from_its_first_delivery(two_paths):
-    incremental, full, last = two_paths
+    incremental, full, last, _ = two_paths
     first_delivery = last - dt.timedelta(days=NIGHTS)
     for warehouse in (incremental, full):
         with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -129,7 +142,7 @@ def test_an_event_delivered_twice_counts_once_from_its_first_delivery(two_paths)
 def test_a_backfilled_past_day_sees_only_what_had_landed_by_then(two_paths, backfilled, table):
     """Rebuilding a past night on a warehouse that already holds later drops (usage events
     and ticket versions landed after it) gives that night exactly the rows it had."""
-    incremental, _, last = two_paths
+    incremental, _, last, _ = two_paths
     warehouse, past = backfilled
     before = all_rows(incremental, table)
     after = all_rows(warehouse, table)

@@ -1,11 +1,16 @@
-{#- The days this run adds to the daily history tables (see the history_start_date macro). -#}
+{#-
+    The days this run adds to the daily history tables (see the history_start_date and
+    history_end_date macros).
+-#}
+{%- set start = history_start_date('fct_account_tiers_daily') %}
+
 with
 
 days as (
     {{ dbt.date_spine(
         'day',
-        "cast('" ~ history_start_date('fct_account_tiers_daily') ~ "' as date)",
-        add_days(1, run_date())
+        "cast('" ~ start ~ "' as date)",
+        add_days(1, "cast('" ~ history_end_date(start) ~ "' as date)")
     ) }}
 ),
 
