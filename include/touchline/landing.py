@@ -257,7 +257,8 @@ def previous_partition(landing_dir: Path, entity: str, ds: dt.date, days_back: i
     """The newest published partition of ``entity`` at least ``days_back`` days before ``ds``."""
     limit = ds - dt.timedelta(days=days_back)
     earlier = [
-        (day, part) for day, part in published_partitions(landing_dir, entity).items()
+        (day, part)
+        for day, part in published_partitions(landing_dir, entity).items()
         if day <= limit
     ]
     return max(earlier) if earlier else None

@@ -94,7 +94,9 @@ def history_batch_days(paths: Settings, run_date: dt.date) -> int | None:
         return None
     budget = int(os.environ.get("TOUCHLINE_HISTORY_BATCH_ACCOUNT_DAYS", HISTORY_BATCH_ACCOUNT_DAYS))
     with duckdb.connect() as con:
-        (accounts,) = con.execute("select count(*) from read_parquet(?)", [str(latest[1])]).fetchone()
+        (accounts,) = con.execute(
+            "select count(*) from read_parquet(?)", [str(latest[1])]
+        ).fetchone()
     return max(1, budget // max(1, accounts))
 
 
@@ -129,7 +131,9 @@ def catch_up_history(paths: Settings, run_date: dt.date, warehouse: Path) -> int
     if newest is not None:
         first = newest + dt.timedelta(days=1)
     else:
-        landed = [day for day in published_partitions(paths.landing_dir, "accounts") if day <= run_date]
+        landed = [
+            day for day in published_partitions(paths.landing_dir, "accounts") if day <= run_date
+        ]
         first = min(landed)
     if (run_date - first).days + 1 <= batch_days:
         return 0

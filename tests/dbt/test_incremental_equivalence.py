@@ -4,9 +4,9 @@ One warehouse is built the way production builds it: a first build, then one inc
 `dbt build` per night. Another is rebuilt from scratch (`--full-refresh`) on the last night.
 Every row of the daily facts, of the usage events and of the ticket versions kept
 incrementally must be equal, column for column. A third warehouse is built the way a long
-first build runs: the history in batches of a few days, then the last night. Both landings carry usage events delivered
-a second time in a later drop, which must count once. A past night built again on the
-nightly warehouse (a backfill) must come back exactly as it was.
+first build runs: the history in batches of a few days, then the last night. The landings
+carry usage events delivered a second time in a later drop, which must count once. A past
+night built again on the nightly warehouse (a backfill) must come back exactly as it was.
 """
 
 from __future__ import annotations
