@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,12 +118,23 @@ def newest_history_day(warehouse: Path) -> dt.date | None:
     return newest
 
 
-def catch_up_history(paths: Settings, run_date: dt.date, warehouse: Path) -> int:
+def history_batch_vars(batch_days: int, through: dt.date) -> dict:
+    """The dbt vars of one history batch: at most ``batch_days`` days, up to ``through``."""
+    return {"history_batch_days": batch_days, "history_through": through.isoformat()}
+
+
+def catch_up_history(
+    paths: Settings,
+    run_date: dt.date,
+    warehouse: Path,
+    run_batch: Callable[[dict], None] | None = None,
+) -> int:
     """Build the history models in batches up to the day before ``run_date``, if needed.
 
     Needed when the days the build would add, times the accounts, exceed the budget of
-    ``history_batch_days``. Each batch is a ``dbt build`` of the history models and their
-    seeds (no tests: the build that follows tests every row). Returns the batches run.
+    ``history_batch_days``. By default each batch is a ``dbt build`` of the history models
+    and their seeds (no tests: the build that follows tests every row); ``run_batch(vars)``
+    runs a batch some other way. Returns the batches run.
     """
     batch_days = history_batch_days(paths, run_date)
     if batch_days is None:
@@ -131,35 +143,36 @@ def catch_up_history(paths: Settings, run_date: dt.date, warehouse: Path) -> int
     if newest is not None:
         first = newest + dt.timedelta(days=1)
     else:
-        landed = [
-            day for day in published_partitions(paths.landing_dir, "accounts") if day <= run_date
-        ]
-        first = min(landed)
+        landed = published_partitions(paths.landing_dir, "accounts")
+        first = min(day for day in landed if day <= run_date)
     if (run_date - first).days + 1 <= batch_days:
         return 0
     through = run_date - dt.timedelta(days=1)
+    if run_batch is None:
+
+        def run_batch(batch_vars: dict) -> None:
+            _run_checked(
+                [
+                    "build",
+                    "--select",
+                    "+fct_account_health_daily",
+                    "--resource-type",
+                    "model",
+                    "--resource-type",
+                    "seed",
+                    "--vars",
+                    json.dumps(batch_vars),
+                ],
+                paths,
+                run_date,
+                warehouse,
+                what=f"history batch from {first}",
+            )
+
     batches = 0
     while newest is None or newest < through:
         log.info("history batch %d: up to %d days from %s", batches + 1, batch_days, first)
-        _run_checked(
-            [
-                "build",
-                "--select",
-                "+fct_account_health_daily",
-                "--resource-type",
-                "model",
-                "--resource-type",
-                "seed",
-                "--vars",
-                json.dumps(
-                    {"history_batch_days": batch_days, "history_through": through.isoformat()}
-                ),
-            ],
-            paths,
-            run_date,
-            warehouse,
-            what=f"history batch from {first}",
-        )
+        run_batch(history_batch_vars(batch_days, through))
         batches += 1
         reached = newest_history_day(warehouse)
         if reached is None or (newest is not None and reached <= newest):

@@ -18,6 +18,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from touchline.bench import step_sql_floor
 from touchline.config import settings
 from touchline.extract import land_history
 from touchline.warehouse import build as build_warehouse
@@ -113,6 +114,18 @@ def test_incremental_nights_equal_a_full_refresh(two_paths, table):
 def test_a_first_build_in_batches_of_days_equals_a_full_refresh(two_paths, table):
     _, full, _, batched = two_paths
     assert all_rows(batched.warehouse, table) == all_rows(full, table)
+
+
+def test_the_sql_floor_in_batches_computes_the_rows_of_the_build(two_paths, tmp_path):
+    """The benchmark's SQL floor runs the compiled models itself, batch by batch: it must
+    compute what the build does, or it is not the floor of that build."""
+    _, full, last, batched = two_paths
+    floor = tmp_path / "floor.duckdb"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TOUCHLINE_HISTORY_BATCH_ACCOUNT_DAYS", str(BATCH_ACCOUNT_DAYS))
+        step_sql_floor(batched.with_overrides(warehouse=tmp_path / "w.duckdb"), last, floor)
+    for table in sorted(TABLES):
+        assert all_rows(floor, table) == all_rows(full, table), table
 
 
 def test_an_event_delivered_twice_counts_once_from_its_first_delivery(two_paths):
