@@ -239,11 +239,10 @@ def _model_statements(manifest: dict, database: Path) -> list[str]:
         config = node["config"]
         if config["materialized"] == "incremental" and (node["schema"], node["alias"]) in existing:
             keys = config["unique_key"]
-            keys = [keys] if isinstance(keys, str) else keys
-            matched = " and ".join(f"{relation}.{key} = new_rows.{key}" for key in keys)
+            keys = ", ".join([keys] if isinstance(keys, str) else keys)
             statements += [
                 f"create or replace temp table new_rows as {node['compiled_code']}",
-                f"delete from {relation} using new_rows where {matched}",
+                f"delete from {relation} where ({keys}) in (select ({keys}) from new_rows)",
                 f"insert into {relation} by name select * from new_rows",
             ]
         else:

@@ -12,6 +12,7 @@ night built again on the nightly warehouse (a backfill) must come back exactly a
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 
 import duckdb
@@ -126,6 +127,20 @@ def test_the_sql_floor_in_batches_computes_the_rows_of_the_build(two_paths, tmp_
         step_sql_floor(batched.with_overrides(warehouse=tmp_path / "w.duckdb"), last, floor)
     for table in sorted(TABLES):
         assert all_rows(floor, table) == all_rows(full, table), table
+
+
+def test_incremental_models_replace_rows_by_one_key_column(two_paths):
+    """dbt-duckdb finds the rows a list of keys replaces by joining every stored row of a key
+    with every new row of it (quadratic in a day's rows); one column name uses `in`."""
+    *_, batched = two_paths
+    manifest = json.loads((batched.state_dir / "dbt-target" / "manifest.json").read_text())
+    incremental = {
+        node["name"]: node["config"]["unique_key"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
+    }
+    assert set(TABLES) <= set(incremental)
+    assert all(isinstance(key, str) for key in incremental.values()), incremental
 
 
 def test_an_event_delivered_twice_counts_once_from_its_first_delivery(two_paths):

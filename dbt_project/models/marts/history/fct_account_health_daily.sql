@@ -1,8 +1,9 @@
+{#- unique_key names one column, not a list: see DECISIONLOG, replacing the rows of a key -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key=['history_date'],
+        unique_key='history_date',
     )
 }}
 {#-
