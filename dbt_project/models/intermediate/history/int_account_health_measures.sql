@@ -25,15 +25,18 @@ days as (
 account_days as (
     select *
     from {{ ref('fct_account_tiers_daily') }}
-    where history_date in (select history_date from days)
+    where history_date between {{ first_day_sql }} and {{ last_day_sql }}
 ),
 
+-- the days 90 days before the run's days (ARR change); literal bounds skip the rest
 all_account_days as (
     select
         history_date,
         account_id,
         arr_usd
     from {{ ref('fct_account_tiers_daily') }}
+    where
+        history_date between {{ add_days(-90, first_day_sql) }} and {{ add_days(-90, last_day_sql) }}
 ),
 
 touchpoints as (

@@ -22,17 +22,16 @@
     'health_components', 'component',
     ['usage', 'support', 'sentiment', 'engagement', 'commercial']
 ) %}
+{#- the run's days as literals, so scans of the stored history skip the other days -#}
+{%- set first_day_sql = history_day_sql('min') %}
+{%- set last_day_sql = history_day_sql('max') %}
 
 with
-
-days as (
-    select * from {{ ref('int_history_days') }}
-),
 
 account_days as (
     select *
     from {{ ref('fct_account_tiers_daily') }}
-    where history_date in (select history_date from days)
+    where history_date between {{ first_day_sql }} and {{ last_day_sql }}
 ),
 
 measures as (
@@ -215,8 +214,8 @@ earlier_days as (
         health_score
     from {{ this }}
     where
-        history_date < (select min(history_date) from days)
-        and history_date >= {{ add_days(-30, '(select min(history_date) from days)') }}
+        history_date < {{ first_day_sql }}
+        and history_date >= {{ add_days(-30, first_day_sql) }}
 ),
 {% endif %}
 

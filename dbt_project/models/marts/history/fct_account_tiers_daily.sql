@@ -13,11 +13,9 @@
     damps that with hysteresis: the highest-touch raw tier over the last tier_downgrade_days,
     so an account moves up at once and down only after that many days below the line.
 -#}
-with
+{%- set first_day_sql = history_day_sql('min') %}
 
-days as (
-    select * from {{ ref('int_history_days') }}
-),
+with
 
 accounts as (
     select * from {{ ref('int_accounts_daily') }}
@@ -109,8 +107,8 @@ earlier_days as (
         raw_tier
     from {{ this }}
     where
-        history_date < (select min(history_date) from days)
-        and history_date >= {{ add_days(-var('tier_downgrade_days'), '(select min(history_date) from days)') }}
+        history_date < {{ first_day_sql }}
+        and history_date >= {{ add_days(-var('tier_downgrade_days'), first_day_sql) }}
 ),
 {% endif %}
 
