@@ -15,9 +15,9 @@
     days) caps the run. A first build of a long history runs in batches of days so that no
     single statement holds every account-day at once (see touchline.warehouse.build).
 
-    history_day_sql(which): the run's first ('min') or last ('max') day as SQL: a literal
-    once int_history_days is built, so that scans of the stored history skip the other days
-    by their min/max statistics; else (a unit test, a compile before the build) a subquery.
+    history_days_sql(): history_days_range() as two SQL date literals, so that scans of the
+    stored history skip the other days by their min/max statistics; in a unit test (where
+    int_history_days is a fixture) subqueries of it.
 
     history_days_range(): the first and last day the run adds, read from int_history_days
     when the model runs (at parse time, the run date twice; compiled before the first build,
@@ -74,18 +74,17 @@
     {{ return(last_day.isoformat()) }}
 {%- endmacro %}
 
-{% macro history_day_sql(which) -%}
+{% macro history_days_sql() -%}
     {%- set days = ref('int_history_days') -%}
     {#- a unit test's ref is a fixture: no database or schema to look it up in -#}
-    {%- set stored = execute and days.database and days.schema and load_relation(days) -%}
-    {%- if stored -%}
-        {%- set value = run_query(
-            "select " ~ which ~ "(history_date) from " ~ days
-        ).columns[0].values()[0] -%}
-        cast('{{ value }}' as date)
-    {%- else -%}
-        (select {{ which }}(history_date) from {{ days }})
+    {%- if execute and not (days.database and days.schema) -%}
+        {{ return((
+            '(select min(history_date) from ' ~ days ~ ')',
+            '(select max(history_date) from ' ~ days ~ ')',
+        )) }}
     {%- endif -%}
+    {%- set first_day, last_day = history_days_range() -%}
+    {{ return(("cast('" ~ first_day ~ "' as date)", "cast('" ~ last_day ~ "' as date)")) }}
 {%- endmacro %}
 
 {% macro history_days_range() -%}

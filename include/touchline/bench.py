@@ -162,7 +162,13 @@ def step_sql_floor(paths: Settings, run_date: dt.date, database: Path) -> None:
     """
     import duckdb
 
-    from touchline.warehouse import catch_up_history, default_memory_limit, run_dbt
+    from touchline.warehouse import (
+        HISTORY_MODELS,
+        catch_up_history,
+        default_memory_limit,
+        run_dbt,
+        table_schema,
+    )
 
     memory_limit = os.environ.get("TOUCHLINE_DUCKDB_MEMORY_LIMIT") or default_memory_limit()
     timed = {"sql_seconds": 0.0, "statements": 0, "runs": 0}
@@ -176,17 +182,13 @@ def step_sql_floor(paths: Settings, run_date: dt.date, database: Path) -> None:
         # the days of a run are compiled from the tables as they stand (int_history_days is
         # the previous run's until this run rebuilds it)
         with duckdb.connect(str(database)) as con:
-            for (schema,) in con.execute(
-                "select table_schema from information_schema.tables"
-                " where table_name = 'int_history_days'"
-            ).fetchall():
+            schema = table_schema(con, "int_history_days")
+            if schema is not None:
                 con.execute(f'drop table "{schema}".int_history_days')
         if batch_vars is None:
             dbt("compile")
         else:
-            dbt(
-                "compile", "--select", "+fct_account_health_daily", "--vars", json.dumps(batch_vars)
-            )
+            dbt("compile", "--select", HISTORY_MODELS, "--vars", json.dumps(batch_vars))
         manifest = json.loads((paths.state_dir / "dbt-target" / "manifest.json").read_text())
         statements = _model_statements(manifest, database)
         started = time.monotonic()

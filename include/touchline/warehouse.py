@@ -81,6 +81,7 @@ def default_memory_limit() -> str:
 
 
 HISTORY_BATCH_ACCOUNT_DAYS = 4_000_000  # account-days one history run adds at most
+HISTORY_MODELS = "+fct_account_health_daily"  # a history batch: the daily history, its parents
 
 
 def history_batch_days(paths: Settings, run_date: dt.date) -> int | None:
@@ -106,16 +107,21 @@ def newest_history_day(warehouse: Path) -> dt.date | None:
     if not warehouse.exists():
         return None
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        found = con.execute(
-            "select table_schema from information_schema.tables"
-            " where table_name = 'fct_account_tiers_daily'"
-        ).fetchone()
-        if found is None:
+        schema = table_schema(con, "fct_account_tiers_daily")
+        if schema is None:
             return None
         (newest,) = con.execute(
-            f'select max(history_date) from "{found[0]}".fct_account_tiers_daily'
+            f'select max(history_date) from "{schema}".fct_account_tiers_daily'
         ).fetchone()
     return newest
+
+
+def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """The schema holding ``table`` in the database of ``con`` (None: no such table)."""
+    found = con.execute(
+        "select table_schema from information_schema.tables where table_name = ?", [table]
+    ).fetchone()
+    return found[0] if found else None
 
 
 def history_batch_vars(batch_days: int, through: dt.date) -> dict:
@@ -155,7 +161,7 @@ def catch_up_history(
                 [
                     "build",
                     "--select",
-                    "+fct_account_health_daily",
+                    HISTORY_MODELS,
                     "--resource-type",
                     "model",
                     "--resource-type",

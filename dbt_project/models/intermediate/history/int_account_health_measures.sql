@@ -12,9 +12,7 @@
     with the spans of open tickets. Facts that left every window before the first day of the
     run are not read at all.
 -#}
-{%- set first_day, last_day = history_days_range() %}
-{%- set first_day_sql = "cast('" ~ first_day ~ "' as date)" %}
-{%- set last_day_sql = "cast('" ~ last_day ~ "' as date)" %}
+{%- set first_day_sql, last_day_sql = history_days_sql() %}
 
 with
 

@@ -23,8 +23,7 @@
     ['usage', 'support', 'sentiment', 'engagement', 'commercial']
 ) %}
 {#- the run's days as literals, so scans of the stored history skip the other days -#}
-{%- set first_day_sql = history_day_sql('min') %}
-{%- set last_day_sql = history_day_sql('max') %}
+{%- set first_day_sql, last_day_sql = history_days_sql() %}
 
 with
 

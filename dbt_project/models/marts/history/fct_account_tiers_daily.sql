@@ -13,7 +13,8 @@
     damps that with hysteresis: the highest-touch raw tier over the last tier_downgrade_days,
     so an account moves up at once and down only after that many days below the line.
 -#}
-{%- set first_day_sql = history_day_sql('min') %}
+{#- the run's days as literals, so scans of the stored history skip the other days -#}
+{%- set first_day_sql = history_days_sql()[0] %}
 
 with
 
