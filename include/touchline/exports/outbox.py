@@ -20,7 +20,7 @@ from typing import Any
 
 import fsspec
 from openpyxl import Workbook
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Font, NamedStyle, PatternFill
 
 from touchline.exports.base import Destination, Item
 from touchline.exports.day import Day
@@ -44,23 +44,26 @@ def xlsx_bytes(rows: list[dict[str, Any]], title: str) -> bytes:
     sheet.append(WORKLIST_COLUMNS)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    priority_at = WORKLIST_COLUMNS.index("priority")
-    for row in rows:
-        values = [safe_cell(row.get(c)) for c in WORKLIST_COLUMNS]
-        sheet.append(values)
-        fill = PRIORITY_FILLS.get(values[priority_at])
-        if fill:
-            for cell in sheet[sheet.max_row]:
-                cell.fill = PatternFill("solid", start_color=fill, end_color=fill)
-    for cells in sheet.iter_cols(min_row=1, max_row=min(sheet.max_row, 200)):
+    # a named style per priority: a cell takes it by name, not by hashing a fill per cell
+    for priority, colour in PRIORITY_FILLS.items():
+        style = NamedStyle(name=priority)
+        style.fill = PatternFill("solid", start_color=colour, end_color=colour)
+        book.add_named_style(style)
+    # cells addressed by their row number: openpyxl's max_row scans every cell, per row
+    for number, row in enumerate(rows, start=2):
+        fill = row.get("priority") if row.get("priority") in PRIORITY_FILLS else None
+        for column, name in enumerate(WORKLIST_COLUMNS, start=1):
+            value = safe_cell(row.get(name))
+            cell = sheet.cell(row=number, column=column, value=value)
+            if isinstance(value, str):
+                cell.data_type = "s"  # text stays text, never a formula
+            if fill is not None:
+                cell.style = fill
+    for cells in sheet.iter_cols(min_row=1, max_row=min(len(rows) + 1, 200)):
         width = max(len(str(c.value or "")) for c in cells)
         sheet.column_dimensions[cells[0].column_letter].width = min(max(width + 2, 8), 60)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # text stays text, never a formula
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
