@@ -13,7 +13,7 @@ from tests.exports.conftest import RUN_DATE, make_day, task
 from touchline.exports.base import export
 from touchline.exports.files import WORKLIST_COLUMNS
 from touchline.exports.ledger import Ledger
-from touchline.exports.outbox import Outbox
+from touchline.exports.outbox import PRIORITY_FILLS, Outbox, xlsx_bytes
 
 HOSTILE = '=HYPERLINK("http://evil.example","click")'
 
@@ -87,3 +87,19 @@ def test_an_object_store_url_works_and_a_rerun_rewrites_nothing(tmp_path, day):
     assert {p: fs.info(p)["created"] for p in written} == stamp
     with fs.open(f"/touchline-outbox-test/{RUN_DATE}/ben@example.com.csv", "rb") as handle:
         assert next(csv.reader(io.StringIO(handle.read().decode()))) == WORKLIST_COLUMNS
+
+
+def test_xlsx_rows_carry_their_priority_colour_and_values():
+    rows = [
+        {c: f"{c}-{i}" for c in WORKLIST_COLUMNS} | {"priority": p, "health_score": 40.0 + i}
+        for i, p in enumerate(["p1", "p3", "p9", "p1"])
+    ]
+    sheet = load_workbook(io.BytesIO(xlsx_bytes(rows, "ana"))).active
+    assert sheet.max_row == 5 and sheet.auto_filter.ref == "A1:Q5"
+    priority_at = WORKLIST_COLUMNS.index("priority")
+    for row, expected in zip(sheet.iter_rows(min_row=2), rows, strict=True):
+        assert [c.value for c in row][priority_at] == expected["priority"]
+        assert row[0].value == expected["task_key"]
+        assert row[WORKLIST_COLUMNS.index("health_score")].value == expected["health_score"]
+        colours = {c.fill.start_color.rgb[-6:] if c.fill.fill_type else None for c in row}
+        assert colours == {PRIORITY_FILLS.get(expected["priority"])}  # every cell, or none

@@ -16,6 +16,7 @@ import io
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import fsspec
@@ -53,7 +54,10 @@ def xlsx_bytes(rows: list[dict[str, Any]], title: str) -> bytes:
     for number, row in enumerate(rows, start=2):
         fill = row.get("priority") if row.get("priority") in PRIORITY_FILLS else None
         for column, name in enumerate(WORKLIST_COLUMNS, start=1):
-            value = safe_cell(row.get(name))
+            value = row.get(name)
+            # numbers stay numbers (a CSM sorts by health); text and dates as in the CSV
+            if not isinstance(value, int | float | Decimal) or isinstance(value, bool):
+                value = safe_cell(value)
             cell = sheet.cell(row=number, column=column, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # text stays text, never a formula
