@@ -5,7 +5,10 @@
     the facts replaces "for every day, scan its window" (days x window rows).
 
     span_changes(relation, measure, start, end, amount): the two changes of every span of
-    the relation with start < end, as (account_id, change_date, measure, amount).
+    the relation with start < end, as (account_id, change_date, measure, amount). Amounts
+    are exact decimals (to a millionth): a running sum then does not depend on how many
+    spans opened and closed before, nor in which order they are added, so a day comes out
+    the same in a first build, in batches or in a nightly run.
 
     merged_spans(relation, keys, start, end): the spans of each key merged where they overlap
     or touch, as (keys..., span_start, span_end). For distinct counts: a user active on
@@ -16,7 +19,7 @@
         account_id,
         {{ start }} as change_date,
         '{{ measure }}' as measure,
-        cast({{ amount }} as double) as amount
+        cast({{ amount }} as decimal(18, 6)) as amount
     from {{ relation }}
     where {{ start }} < {{ end }}
     union all
@@ -24,7 +27,7 @@
         account_id,
         {{ end }} as change_date,
         '{{ measure }}' as measure,
-        -cast({{ amount }} as double) as amount
+        -cast({{ amount }} as decimal(18, 6)) as amount
     from {{ relation }}
     where {{ start }} < {{ end }}
 {%- endmacro %}

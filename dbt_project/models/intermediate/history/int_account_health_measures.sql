@@ -128,6 +128,12 @@ current_ticket_versions as (
     where
         landed_date <= {{ last_day_sql }}
         and (valid_to is null or valid_to > {{ first_day_sql }})
+        -- a closed ticket counts for 90 days after it was created or solved, no longer
+        and (
+            is_open
+            or created_date > {{ add_days(-90, first_day_sql) }}
+            or solved_date > {{ add_days(-90, first_day_sql) }}
+        )
 ),
 
 open_ticket_days as (
@@ -306,15 +312,17 @@ latest_facts as (
     from nps_responses
 ),
 
+-- a running maximum: what was known before the first day counts from the first day
 latest_by_day as (
     select
         account_id,
-        change_date,
+        greatest(change_date, {{ first_day_sql }}) as change_date,
         max(last_usage_date) as last_usage_date,
         max(last_touch_date) as last_touch_date,
         max(latest_nps) as latest_nps
     from latest_facts
-    group by account_id, change_date
+    where change_date <= {{ last_day_sql }}
+    group by account_id, greatest(change_date, {{ first_day_sql }})
 ),
 
 running_latest as (

@@ -81,7 +81,9 @@ component_scores as (
         measure_scores.history_date,
         measure_scores.account_id,
         measure_scores.component,
-        sum(measure_scores.measure_score * measure_scores.weight)
+        -- weighted sums in exact decimals: a parallel sum of doubles depends on the order
+        -- its rows arrive in, and a score at a rounding edge would differ run to run
+        sum(cast(measure_scores.measure_score * measure_scores.weight as decimal(18, 6)))
         / sum(measure_scores.weight) as component_score,
         health_components.weight as component_weight,
         -- the measure that costs the component the most points (ties: the first by name)
@@ -103,7 +105,8 @@ scores as (
     select
         history_date,
         account_id,
-        sum(component_score * component_weight) / sum(component_weight) as computed_score,
+        sum(cast(component_score * component_weight as decimal(18, 6))) / sum(component_weight)
+            as computed_score,
         sum(component_weight) / (select sum(weight) from health_components) as confidence,
         {%- for component in components %}
         max(case when component = '{{ component }}' then round(component_score, 1) end)
