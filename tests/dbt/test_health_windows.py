@@ -63,7 +63,10 @@ support as (
         count(*) filter (
             where status not in ('solved', 'closed') and priority in ('high', 'urgent')
         ) as open_urgent_high_tickets,
-        avg(csat_score) filter (where cast(solved_at as date) > $day - 90) as csat_90d
+        avg(csat_score) filter (where cast(solved_at as date) > $day - 90) as csat_90d,
+        avg(date_diff('minute', created_at, first_reply_at) / 60.0) filter (
+            where created_date > $day - 90 and first_reply_at is not null
+        ) as first_reply_hours_90d
     from tickets
     group by account_id
 )
@@ -77,6 +80,9 @@ union all
 select 'open_urgent_high_tickets', account_id, open_urgent_high_tickets::double from support
 union all
 select 'csat_90d', account_id, csat_90d from support where csat_90d is not null
+union all
+select 'first_reply_hours_90d', account_id, first_reply_hours_90d from support
+where first_reply_hours_90d is not null
 """
 
 MEASURES = """
@@ -87,7 +93,8 @@ unpivot (
         usage_trend,
         feature_breadth * 4 as core_features_30d,
         open_urgent_high_tickets,
-        csat_90d
+        csat_90d,
+        first_reply_hours_90d
     from int_account_health_measures
     where history_date = $day
 )
