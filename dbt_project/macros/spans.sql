@@ -6,7 +6,7 @@
 
     span_changes(relation, measure, start, end, amount): the two changes of every span of
     the relation with start < end, as (account_id, change_date, measure, amount). Amounts
-    are exact decimals (to a millionth): a running sum then does not depend on how many
+    are exact (the exact macro): a running sum then does not depend on how many
     spans opened and closed before, nor in which order they are added, so a day comes out
     the same in a first build, in batches or in a nightly run.
 
@@ -19,7 +19,7 @@
         account_id,
         {{ start }} as change_date,
         '{{ measure }}' as measure,
-        cast({{ amount }} as decimal(18, 6)) as amount
+        {{ exact(amount) }} as amount
     from {{ relation }}
     where {{ start }} < {{ end }}
     union all
@@ -27,7 +27,7 @@
         account_id,
         {{ end }} as change_date,
         '{{ measure }}' as measure,
-        -cast({{ amount }} as decimal(18, 6)) as amount
+        -{{ exact(amount) }} as amount
     from {{ relation }}
     where {{ start }} < {{ end }}
 {%- endmacro %}

@@ -81,9 +81,8 @@ component_scores as (
         measure_scores.history_date,
         measure_scores.account_id,
         measure_scores.component,
-        -- weighted sums in exact decimals: a parallel sum of doubles depends on the order
-        -- its rows arrive in, and a score at a rounding edge would differ run to run
-        sum(cast(measure_scores.measure_score * measure_scores.weight as decimal(18, 6)))
+        -- exact weighted sums: a score at a rounding edge must not differ run to run
+        sum({{ exact('measure_scores.measure_score * measure_scores.weight') }})
         / sum(measure_scores.weight) as component_score,
         health_components.weight as component_weight,
         -- the measure that costs the component the most points (ties: the first by name)
@@ -105,7 +104,7 @@ scores as (
     select
         history_date,
         account_id,
-        sum(cast(component_score * component_weight as decimal(18, 6))) / sum(component_weight)
+        sum({{ exact('component_score * component_weight') }}) / sum(component_weight)
             as computed_score,
         sum(component_weight) / (select sum(weight) from health_components) as confidence,
         {%- for component in components %}
