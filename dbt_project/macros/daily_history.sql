@@ -22,6 +22,10 @@
     history_days_range(): the first and last day the run adds, read from int_history_days
     when the model runs (at parse time, the run date twice; compiled before the first build,
     the days the first build adds).
+
+    carried_rows_available(relation, first_day): whether relation, as the previous run left
+    it, was built through the day before first_day (an ISO string), by its through_date
+    column; never in a --full-refresh.
 -#}
 {% macro next_days_start(relation_name, date_column) -%}
     {%- set run_day = modules.datetime.date.fromisoformat(run_date_value()) -%}
@@ -123,4 +127,20 @@
     from snapshot_days
     inner join {{ relation }} as snapshot_rows
         on snapshot_days.ds = snapshot_rows.ds
+{%- endmacro %}
+
+{% macro carried_rows_available(relation, first_day) -%}
+    {%- if not execute or flags.FULL_REFRESH -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set previous = load_relation(relation) -%}
+    {%- if previous is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set through = run_query(
+        "select max(through_date) from " ~ previous
+    ).columns[0].values()[0] -%}
+    {%- set day_before = modules.datetime.date.fromisoformat(first_day)
+        - modules.datetime.timedelta(days=1) -%}
+    {{ return(through is not none and through == day_before) }}
 {%- endmacro %}

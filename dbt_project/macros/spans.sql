@@ -13,6 +13,9 @@
     merged_spans(relation, keys, start, end): the spans of each key merged where they overlap
     or touch, as (keys..., span_start, span_end). For distinct counts: a user active on
     several days of a window counts once.
+
+    running_measures(): the names of the health measures kept as running sums of changes
+    (the columns of int_account_measure_changes).
 -#}
 {% macro span_changes(relation, measure, start, end, amount='1') -%}
     select
@@ -61,4 +64,14 @@
         )
     )
     group by {{ key_list }}, span_number
+{%- endmacro %}
+
+{% macro running_measures() -%}
+    {{ return([
+        'active_users_30d', 'user_days_30d', 'events_30d', 'events_previous_30d',
+        'core_features_used_30d', 'tickets_90d', 'open_urgent_high_tickets', 'bug_tickets_90d',
+        'first_reply_tickets_90d', 'first_reply_hours_sum_90d', 'csat_answers_90d',
+        'csat_sum_90d', 'activities_365d', 'reviews_attended_365d', 'reviews_held_365d',
+        'email_opens_90d', 'webinars_attended_90d',
+    ]) }}
 {%- endmacro %}

@@ -6,11 +6,10 @@
     days_as_customer, oldest_open_urgent_ticket_days, days_since_detractor_answer) are the
     signals the health overrides test.
 
-    Windowed counts and sums are running sums of changes (the spans macros): a fact counts
-    from the day it is known (happened and landed) until it leaves its window, so a run reads
-    each fact once, however many days it adds; only the oldest open ticket is a join of days
-    with the spans of open tickets. Facts that left every window before the first day of the
-    run are not read at all.
+    Windowed counts and sums are running sums of changes (int_account_measure_changes, which
+    starts each account with what it carries from before the run), the latest usage, touch
+    and NPS answer running maxima of the same rows; only the oldest open ticket is a join of
+    days with the spans of open tickets.
 -#}
 {%- set first_day_sql, last_day_sql = history_days_sql() %}
 
@@ -37,103 +36,24 @@ all_account_days as (
         history_date between {{ add_days(-90, first_day_sql) }} and {{ add_days(-90, last_day_sql) }}
 ),
 
-touchpoints as (
-    select * from {{ ref('touchpoints') }}
-),
-
 core_features as (
     select * from {{ ref('core_features') }}
 ),
 
--- usage: facts of the last 60 days (the trend compares two 30-day windows) -----------------
+-- the open tickets on the run's days (the oldest open ticket) ------------------------------
 
-usage_events as (
+open_ticket_versions as (
     select
-        account_id,
-        user_id,
-        feature,
-        occurred_date,
-        greatest(occurred_date, landed_date) as known_date
-    from {{ ref('int_usage_events') }}
-    where
-        occurred_date > {{ add_days(-60, first_day_sql) }}
-        and occurred_date <= {{ last_day_sql }}
-        and landed_date <= {{ last_day_sql }}
-),
-
-user_days as (
-    select
-        account_id,
-        user_id,
-        occurred_date,
-        min(known_date) as known_date
-    from usage_events
-    group by account_id, user_id, occurred_date
-),
-
-event_counts as (
-    select
-        account_id,
-        occurred_date,
-        known_date,
-        count(*) as events
-    from usage_events
-    group by account_id, occurred_date, known_date
-),
-
-core_feature_days as (
-    select
-        usage_events.account_id,
-        usage_events.feature,
-        usage_events.occurred_date,
-        min(usage_events.known_date) as known_date
-    from usage_events
-    inner join core_features
-        on usage_events.feature = core_features.feature
-    group by usage_events.account_id, usage_events.feature, usage_events.occurred_date
-),
-
-active_user_spans as (
-    {{ merged_spans('user_days', ['account_id', 'user_id'], 'known_date',
-        add_days(30, 'occurred_date')) }}
-),
-
-core_feature_spans as (
-    {{ merged_spans('core_feature_days', ['account_id', 'feature'], 'known_date',
-        add_days(30, 'occurred_date')) }}
-),
-
--- support: the ticket versions that still count on the run's days ----------------------
-
-current_ticket_versions as (
-    select
-        ticket_id,
         account_id,
         created_date,
-        created_at,
-        status,
         priority,
-        first_reply_at,
-        first_reply_hours,
-        solved_date,
-        csat_score,
-        is_bug,
-        is_open,
         valid_from,
-        -- a version superseded after the run's last day holds to its end
-        least(
-            coalesce(valid_to, {{ add_days(1, last_day_sql) }}), {{ add_days(1, last_day_sql) }}
-        ) as valid_to
+        valid_to
     from {{ ref('int_ticket_versions') }}
     where
-        landed_date <= {{ last_day_sql }}
+        is_open
+        and landed_date <= {{ last_day_sql }}
         and (valid_to is null or valid_to > {{ first_day_sql }})
-        -- a closed ticket counts for 90 days after it was created or solved, no longer
-        and (
-            is_open
-            or created_date > {{ add_days(-90, first_day_sql) }}
-            or solved_date > {{ add_days(-90, first_day_sql) }}
-        )
 ),
 
 open_ticket_days as (
@@ -143,196 +63,29 @@ open_ticket_days as (
         min(versions.created_date) as oldest_open_created_date,
         min(case when versions.priority = 'urgent' then versions.created_date end)
             as oldest_open_urgent_created_date
-    from current_ticket_versions as versions
+    from open_ticket_versions as versions
     inner join days
         on
             days.history_date >= versions.valid_from
-            and days.history_date < versions.valid_to
-    where versions.is_open
+            and (versions.valid_to is null or days.history_date < versions.valid_to)
     group by days.history_date, versions.account_id
 ),
 
--- sentiment and engagement: facts of the last 365 days -------------------------------------
+-- running sums and latest values per account, from the day before the run ------------------
 
-nps_responses as (
-    select
-        account_id,
-        response_id,
-        nps_score,
-        responded_at,
-        greatest(cast(responded_at as date), landed_date) as known_date
-    from {{ ref('stg_engagement__nps_responses') }}
-    where
-        cast(responded_at as date) > {{ add_days(-365, first_day_sql) }}
-        and cast(responded_at as date) <= {{ last_day_sql }}
-        and landed_date <= {{ last_day_sql }}
-),
+{%- set running_measures = running_measures() %}
 
-activities as (
-    select
-        activities.account_id,
-        activities.activity_type,
-        activities.outcome,
-        activities.occurred_date,
-        greatest(activities.occurred_date, activities.landed_date) as known_date,
-        activities.outcome = 'completed' and touchpoints.estimated_minutes > 0 as is_touch
-    from {{ ref('stg_engagement__activities') }} as activities
-    left join touchpoints
-        on activities.activity_type = touchpoints.touchpoint
-    where
-        activities.occurred_date > {{ add_days(-365, first_day_sql) }}
-        and activities.occurred_date <= {{ last_day_sql }}
-        and activities.landed_date <= {{ last_day_sql }}
-),
-
-reviews as (
-    select * from activities
-    where activity_type in ('qbr', 'business_review')
-),
-
--- running sums and latest values per account -----------------------------------------------
-
-changes as (
-    {{ span_changes('active_user_spans', 'active_users_30d', 'span_start', 'span_end') }}
-    union all
-    {{ span_changes('user_days', 'user_days_30d', 'known_date',
-        add_days(30, 'occurred_date')) }}
-    union all
-    {{ span_changes('event_counts', 'events_30d', 'known_date',
-        add_days(30, 'occurred_date'), 'events') }}
-    union all
-    {{ span_changes('event_counts', 'events_previous_30d',
-        'greatest(known_date, ' ~ add_days(30, 'occurred_date') ~ ')',
-        add_days(60, 'occurred_date'), 'events') }}
-    union all
-    {{ span_changes('core_feature_spans', 'core_features_used_30d', 'span_start', 'span_end') }}
-    union all
-    {{ span_changes('current_ticket_versions', 'tickets_90d', 'valid_from',
-        'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')') }}
-    union all
-    {{ span_changes(
-        "(select * from current_ticket_versions where is_open"
-        ~ " and priority in ('high', 'urgent'))",
-        'open_urgent_high_tickets', 'valid_from', 'valid_to') }}
-    union all
-    {{ span_changes('(select * from current_ticket_versions where is_bug)', 'bug_tickets_90d',
-        'valid_from', 'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')') }}
-    union all
-    {{ span_changes(
-        '(select * from current_ticket_versions where first_reply_at is not null)',
-        'first_reply_tickets_90d', 'valid_from',
-        'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')') }}
-    union all
-    {{ span_changes(
-        '(select * from current_ticket_versions where first_reply_at is not null)',
-        'first_reply_hours_sum_90d', 'valid_from',
-        'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')', 'first_reply_hours') }}
-    union all
-    {{ span_changes('(select * from current_ticket_versions where csat_score is not null and solved_date is not null)',
-        'csat_answers_90d', 'valid_from', 'least(valid_to, ' ~ add_days(90, 'solved_date') ~ ')') }}
-    union all
-    {{ span_changes('(select * from current_ticket_versions where csat_score is not null and solved_date is not null)',
-        'csat_sum_90d', 'valid_from', 'least(valid_to, ' ~ add_days(90, 'solved_date') ~ ')',
-        'csat_score') }}
-    union all
-    {{ span_changes('activities', 'activities_365d', 'known_date',
-        add_days(365, 'occurred_date')) }}
-    union all
-    {{ span_changes("(select * from reviews where outcome = 'completed')",
-        'reviews_attended_365d', 'known_date', add_days(365, 'occurred_date')) }}
-    union all
-    {{ span_changes("(select * from reviews where outcome in ('completed', 'no_show'))",
-        'reviews_held_365d', 'known_date', add_days(365, 'occurred_date')) }}
-    union all
-    {{ span_changes("(select * from activities where activity_type = 'email_open')",
-        'email_opens_90d', 'known_date', add_days(90, 'occurred_date')) }}
-    union all
-    {{ span_changes("(select * from activities where activity_type = 'webinar_attended')",
-        'webinars_attended_90d', 'known_date', add_days(90, 'occurred_date')) }}
-),
-
-{%- set running_measures = [
-    'active_users_30d', 'user_days_30d', 'events_30d', 'events_previous_30d',
-    'core_features_used_30d', 'tickets_90d', 'open_urgent_high_tickets', 'bug_tickets_90d',
-    'first_reply_tickets_90d', 'first_reply_hours_sum_90d', 'csat_answers_90d',
-    'csat_sum_90d', 'activities_365d', 'reviews_attended_365d', 'reviews_held_365d',
-    'email_opens_90d', 'webinars_attended_90d',
-] %}
-
-daily_changes as (
-    select
-        account_id,
-        greatest(change_date, {{ first_day_sql }}) as change_date,
-        {%- for measure in running_measures %}
-        coalesce(sum(amount) filter (where measure = '{{ measure }}'), 0)
-            as {{ measure }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from changes
-    where change_date <= {{ last_day_sql }}
-    group by account_id, greatest(change_date, {{ first_day_sql }})
-),
-
-running_sums as (
+running as (
     select
         account_id,
         change_date,
         {%- for measure in running_measures %}
-        sum({{ measure }}) over account_history as {{ measure }}{{ ',' if not loop.last }}
+        sum({{ measure }}) over account_history as {{ measure }},
         {%- endfor %}
-    from daily_changes
-    window account_history as (
-        partition by account_id order by change_date rows unbounded preceding
-    )
-),
-
-latest_facts as (
-    select
-        account_id,
-        known_date as change_date,
-        occurred_date as last_usage_date,
-        null::date as last_touch_date,
-        null as latest_nps
-    from user_days
-    union all
-    select
-        account_id,
-        known_date,
-        null,
-        occurred_date,
-        null
-    from activities
-    where is_touch
-    union all
-    select
-        account_id,
-        known_date,
-        null,
-        null,
-        {'responded_at': responded_at, 'response_id': response_id, 'nps_score': nps_score}
-    from nps_responses
-),
-
--- a running maximum: what was known before the first day counts from the first day
-latest_by_day as (
-    select
-        account_id,
-        greatest(change_date, {{ first_day_sql }}) as change_date,
-        max(last_usage_date) as last_usage_date,
-        max(last_touch_date) as last_touch_date,
-        max(latest_nps) as latest_nps
-    from latest_facts
-    where change_date <= {{ last_day_sql }}
-    group by account_id, greatest(change_date, {{ first_day_sql }})
-),
-
-running_latest as (
-    select
-        account_id,
-        change_date,
         max(last_usage_date) over account_history as last_usage_date,
         max(last_touch_date) over account_history as last_touch_date,
         max(latest_nps) over account_history as latest_nps
-    from latest_by_day
+    from {{ ref('int_account_measure_changes') }}
     window account_history as (
         partition by account_id order by change_date rows unbounded preceding
     )
@@ -347,30 +100,26 @@ windows as (
         account_days.renewal_date,
         account_days.arr_usd,
         {%- for measure in running_measures %}
-        coalesce(running_sums.{{ measure }}, 0) as {{ measure }},
+        coalesce(running.{{ measure }}, 0) as {{ measure }},
         {%- endfor %}
         case
-            when latest.last_usage_date > {{ add_days(-60, 'account_days.history_date') }}
-                then latest.last_usage_date
+            when running.last_usage_date > {{ add_days(-60, 'account_days.history_date') }}
+                then running.last_usage_date
         end as last_usage_date,
         case
-            when latest.last_touch_date > {{ add_days(-365, 'account_days.history_date') }}
-                then latest.last_touch_date
+            when running.last_touch_date > {{ add_days(-365, 'account_days.history_date') }}
+                then running.last_touch_date
         end as last_touch_date,
         case
-            when cast(latest.latest_nps.responded_at as date)
+            when cast(running.latest_nps.responded_at as date)
                 > {{ add_days(-365, 'account_days.history_date') }}
-                then latest.latest_nps
+                then running.latest_nps
         end as latest_nps
     from account_days
-    asof left join running_sums
+    asof left join running
         on
-            account_days.account_id = running_sums.account_id
-            and account_days.history_date >= running_sums.change_date
-    asof left join running_latest as latest
-        on
-            account_days.account_id = latest.account_id
-            and account_days.history_date >= latest.change_date
+            account_days.account_id = running.account_id
+            and account_days.history_date >= running.change_date
 ),
 
 -- the measures: one row per account and day -----------------------------------------------

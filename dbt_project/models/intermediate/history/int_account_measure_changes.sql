@@ -1,0 +1,348 @@
+{#-
+    The changes behind the windowed health measures, one row per account and day that has
+    any: for each running measure the sum of its changes that day (the spans macros), and
+    the newest usage, touch and NPS answer that became known that day. The first row of an
+    account, on the day before the run's first day, carries everything before the run: the
+    measure on a day of the run is then the running sum (or maximum) of an account's rows up
+    to that day (int_account_health_measures).
+
+    Carried forward: when this table, as the previous run left it, ends on the day before
+    the run's first day (the nightly run after the last, or the next batch of a first build),
+    its sums and maxima per account are that first row, and only the changes that fall on
+    the run's days are computed: a fact is read when it becomes known or leaves a window on
+    one of them. Otherwise (a first build, a --full-refresh, a backfill of a past day) the
+    first row folds in every change before the run from the facts themselves. Either way it
+    holds the same amounts: a change on a day depends only on what had landed by that day
+    (point in time), so what later drops bring cannot move a change behind the run, and the
+    amounts are exact, so the order they are added in does not matter.
+-#}
+{%- set first_day, last_day = history_days_range() %}
+{%- set first_day_sql, last_day_sql = history_days_sql() %}
+{%- set base_day_sql = add_days(-1, first_day_sql) %}
+{%- set carried = carried_rows_available(this, first_day) %}
+{#- the first day on which a change is computed from the facts -#}
+{%- set from_day_sql = first_day_sql if carried else "cast('-infinity' as date)" %}
+
+{%- set running_measures = running_measures() %}
+
+with
+
+touchpoints as (
+    select * from {{ ref('touchpoints') }}
+),
+
+core_features as (
+    select * from {{ ref('core_features') }}
+),
+
+{#-
+    Each fact is read from the day its window reaches the run's first day: one that leaves
+    its window on the first day is a change of that day (and of the carried row before it).
+-#}
+
+-- usage: facts of the last 60 days (the trend compares two 30-day windows) -----------------
+
+usage_events as (
+    select
+        account_id,
+        user_id,
+        feature,
+        occurred_date,
+        greatest(occurred_date, landed_date) as known_date
+    from {{ ref('int_usage_events') }}
+    where
+        occurred_date >= {{ add_days(-60, first_day_sql) }}
+        and occurred_date <= {{ last_day_sql }}
+        and landed_date <= {{ last_day_sql }}
+),
+
+user_days as (
+    select
+        account_id,
+        user_id,
+        occurred_date,
+        min(known_date) as known_date
+    from usage_events
+    group by account_id, user_id, occurred_date
+),
+
+event_counts as (
+    select
+        account_id,
+        occurred_date,
+        known_date,
+        count(*) as events
+    from usage_events
+    group by account_id, occurred_date, known_date
+),
+
+core_feature_days as (
+    select
+        usage_events.account_id,
+        usage_events.feature,
+        usage_events.occurred_date,
+        min(usage_events.known_date) as known_date
+    from usage_events
+    inner join core_features
+        on usage_events.feature = core_features.feature
+    group by usage_events.account_id, usage_events.feature, usage_events.occurred_date
+),
+
+{#-
+    Distinct counts merge the 30-day spans of a user (or feature). A merged span that starts
+    or ends on a day of the run is made only of spans that end on or after the first day;
+    the ones that ended before it are carried already.
+-#}
+active_user_spans as (
+    {{ merged_spans(
+        '(select * from user_days where '
+            ~ add_days(30, 'occurred_date') ~ ' >= ' ~ from_day_sql ~ ')',
+        ['account_id', 'user_id'], 'known_date', add_days(30, 'occurred_date')) }}
+),
+
+core_feature_spans as (
+    {{ merged_spans(
+        '(select * from core_feature_days where '
+            ~ add_days(30, 'occurred_date') ~ ' >= ' ~ from_day_sql ~ ')',
+        ['account_id', 'feature'], 'known_date', add_days(30, 'occurred_date')) }}
+),
+
+-- support: the ticket versions that still count on the run's days ----------------------
+
+current_ticket_versions as (
+    select
+        ticket_id,
+        account_id,
+        created_date,
+        status,
+        priority,
+        first_reply_at,
+        first_reply_hours,
+        solved_date,
+        csat_score,
+        is_bug,
+        is_open,
+        valid_from,
+        -- a version superseded after the run's last day holds to its end
+        least(
+            coalesce(valid_to, {{ add_days(1, last_day_sql) }}), {{ add_days(1, last_day_sql) }}
+        ) as valid_to
+    from {{ ref('int_ticket_versions') }}
+    where
+        landed_date <= {{ last_day_sql }}
+        and (valid_to is null or valid_to >= {{ first_day_sql }})
+        -- a closed ticket counts for 90 days after it was created or solved, no longer
+        and (
+            is_open
+            or created_date >= {{ add_days(-90, first_day_sql) }}
+            or solved_date >= {{ add_days(-90, first_day_sql) }}
+        )
+),
+
+-- sentiment and engagement: facts of the last 365 days -------------------------------------
+
+nps_responses as (
+    select
+        account_id,
+        response_id,
+        nps_score,
+        responded_at,
+        greatest(cast(responded_at as date), landed_date) as known_date
+    from {{ ref('stg_engagement__nps_responses') }}
+    where
+        cast(responded_at as date) > {{ add_days(-365, first_day_sql) }}
+        and cast(responded_at as date) <= {{ last_day_sql }}
+        and landed_date <= {{ last_day_sql }}
+),
+
+activities as (
+    select
+        activities.account_id,
+        activities.activity_type,
+        activities.outcome,
+        activities.occurred_date,
+        greatest(activities.occurred_date, activities.landed_date) as known_date,
+        activities.outcome = 'completed' and touchpoints.estimated_minutes > 0 as is_touch
+    from {{ ref('stg_engagement__activities') }} as activities
+    left join touchpoints
+        on activities.activity_type = touchpoints.touchpoint
+    where
+        activities.occurred_date >= {{ add_days(-365, first_day_sql) }}
+        and activities.occurred_date <= {{ last_day_sql }}
+        and activities.landed_date <= {{ last_day_sql }}
+),
+
+reviews as (
+    select * from activities
+    where activity_type in ('qbr', 'business_review')
+),
+
+-- the changes: amounts of the running sums, newest values of the running maxima -------------
+
+span_changes as (
+    {{ span_changes('active_user_spans', 'active_users_30d', 'span_start', 'span_end') }}
+    union all
+    {{ span_changes('user_days', 'user_days_30d', 'known_date',
+        add_days(30, 'occurred_date')) }}
+    union all
+    {{ span_changes('event_counts', 'events_30d', 'known_date',
+        add_days(30, 'occurred_date'), 'events') }}
+    union all
+    {{ span_changes('event_counts', 'events_previous_30d',
+        'greatest(known_date, ' ~ add_days(30, 'occurred_date') ~ ')',
+        add_days(60, 'occurred_date'), 'events') }}
+    union all
+    {{ span_changes('core_feature_spans', 'core_features_used_30d', 'span_start', 'span_end') }}
+    union all
+    {{ span_changes('current_ticket_versions', 'tickets_90d', 'valid_from',
+        'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')') }}
+    union all
+    {{ span_changes(
+        "(select * from current_ticket_versions where is_open"
+        ~ " and priority in ('high', 'urgent'))",
+        'open_urgent_high_tickets', 'valid_from', 'valid_to') }}
+    union all
+    {{ span_changes('(select * from current_ticket_versions where is_bug)', 'bug_tickets_90d',
+        'valid_from', 'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')') }}
+    union all
+    {{ span_changes(
+        '(select * from current_ticket_versions where first_reply_at is not null)',
+        'first_reply_tickets_90d', 'valid_from',
+        'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')') }}
+    union all
+    {{ span_changes(
+        '(select * from current_ticket_versions where first_reply_at is not null)',
+        'first_reply_hours_sum_90d', 'valid_from',
+        'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')', 'first_reply_hours') }}
+    union all
+    {{ span_changes('(select * from current_ticket_versions where csat_score is not null and solved_date is not null)',
+        'csat_answers_90d', 'valid_from', 'least(valid_to, ' ~ add_days(90, 'solved_date') ~ ')') }}
+    union all
+    {{ span_changes('(select * from current_ticket_versions where csat_score is not null and solved_date is not null)',
+        'csat_sum_90d', 'valid_from', 'least(valid_to, ' ~ add_days(90, 'solved_date') ~ ')',
+        'csat_score') }}
+    union all
+    {{ span_changes('activities', 'activities_365d', 'known_date',
+        add_days(365, 'occurred_date')) }}
+    union all
+    {{ span_changes("(select * from reviews where outcome = 'completed')",
+        'reviews_attended_365d', 'known_date', add_days(365, 'occurred_date')) }}
+    union all
+    {{ span_changes("(select * from reviews where outcome in ('completed', 'no_show'))",
+        'reviews_held_365d', 'known_date', add_days(365, 'occurred_date')) }}
+    union all
+    {{ span_changes("(select * from activities where activity_type = 'email_open')",
+        'email_opens_90d', 'known_date', add_days(90, 'occurred_date')) }}
+    union all
+    {{ span_changes("(select * from activities where activity_type = 'webinar_attended')",
+        'webinars_attended_90d', 'known_date', add_days(90, 'occurred_date')) }}
+),
+
+latest_facts as (
+    select
+        account_id,
+        known_date as change_date,
+        occurred_date as last_usage_date,
+        null::date as last_touch_date,
+        null as latest_nps
+    from user_days
+    union all
+    select
+        account_id,
+        known_date,
+        null,
+        occurred_date,
+        null
+    from activities
+    where is_touch
+    union all
+    select
+        account_id,
+        known_date,
+        null,
+        null,
+        {'responded_at': responded_at, 'response_id': response_id, 'nps_score': nps_score}
+    from nps_responses
+),
+
+-- a change before the run counts on the day before its first day (the carried row)
+amounts as (
+    select
+        account_id,
+        greatest(change_date, {{ base_day_sql }}) as change_date,
+        measure,
+        sum(amount) as amount
+    from span_changes
+    where change_date between {{ from_day_sql }} and {{ last_day_sql }}
+    group by account_id, greatest(change_date, {{ base_day_sql }}), measure
+),
+
+daily_amounts as (
+    select
+        account_id,
+        change_date,
+        {%- for measure in running_measures %}
+        coalesce(sum(amount) filter (where measure = '{{ measure }}'), 0)
+            as {{ measure }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from amounts
+    group by account_id, change_date
+),
+
+daily_latest as (
+    select
+        account_id,
+        greatest(change_date, {{ base_day_sql }}) as change_date,
+        max(last_usage_date) as last_usage_date,
+        max(last_touch_date) as last_touch_date,
+        max(latest_nps) as latest_nps
+    from latest_facts
+    where change_date between {{ from_day_sql }} and {{ last_day_sql }}
+    group by account_id, greatest(change_date, {{ base_day_sql }})
+),
+
+{% if carried %}
+-- what the previous run ended with: the sums and maxima of its rows
+carried as (
+    select
+        account_id,
+        {{ base_day_sql }} as change_date,
+        {%- for measure in running_measures %}
+        sum({{ measure }}) as {{ measure }},
+        {%- endfor %}
+        max(last_usage_date) as last_usage_date,
+        max(last_touch_date) as last_touch_date,
+        max(latest_nps) as latest_nps
+    from {{ this }}
+    group by account_id
+),
+{% endif %}
+
+computed as (
+    select
+        coalesce(daily_amounts.account_id, daily_latest.account_id) as account_id,
+        coalesce(daily_amounts.change_date, daily_latest.change_date) as change_date,
+        {%- for measure in running_measures %}
+        coalesce(daily_amounts.{{ measure }}, 0) as {{ measure }},
+        {%- endfor %}
+        daily_latest.last_usage_date,
+        daily_latest.last_touch_date,
+        daily_latest.latest_nps
+    from daily_amounts
+    full outer join daily_latest
+        on
+            daily_amounts.account_id = daily_latest.account_id
+            and daily_amounts.change_date = daily_latest.change_date
+)
+
+select
+    *,
+    -- the last day of the run: the next run carries these rows when it starts the day after
+    {{ last_day_sql }} as through_date
+from (
+    select * from computed
+    {%- if carried %}
+    union all by name
+    select * from carried
+    {%- endif %}
+)
