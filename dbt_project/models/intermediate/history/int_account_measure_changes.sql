@@ -31,10 +31,6 @@ touchpoints as (
     select * from {{ ref('touchpoints') }}
 ),
 
-core_features as (
-    select * from {{ ref('core_features') }}
-),
-
 {#-
     Each fact is read from the day its window reaches the run's first day: one that leaves
     its window on the first day is a change of that day (and of the carried row before it).
@@ -42,11 +38,10 @@ core_features as (
 
 -- usage: facts of the last 60 days (the trend compares two 30-day windows) -----------------
 
-usage_events as (
+usage_events_read as (
     select
         account_id,
         user_id,
-        feature,
         occurred_date,
         greatest(occurred_date, landed_date) as known_date
     from {{ ref('int_usage_events') }}
@@ -55,6 +50,34 @@ usage_events as (
         and occurred_date <= {{ last_day_sql }}
         and landed_date <= {{ last_day_sql }}
 ),
+
+{% if carried -%}
+{#-
+    Carried forward, the events that make a change on the run's days: those of a day that
+    leaves the 30- or 60-day window on one of them, and every event of a user's day with an
+    event that became known on one of them (a user-day counts once, from its first event).
+-#}
+new_user_days as (
+    select distinct
+        account_id,
+        user_id,
+        occurred_date
+    from usage_events_read
+    where known_date >= {{ first_day_sql }}
+),
+
+usage_events as (
+    select * from usage_events_read
+    where
+        occurred_date between {{ add_days(-30, first_day_sql) }} and {{ add_days(-30, last_day_sql) }}
+        or occurred_date between {{ add_days(-60, first_day_sql) }} and {{ add_days(-60, last_day_sql) }}
+        or (account_id, user_id, occurred_date) in (select * from new_user_days)
+),
+{%- else %}
+usage_events as (
+    select * from usage_events_read
+),
+{%- endif %}
 
 user_days as (
     select
@@ -76,35 +99,9 @@ event_counts as (
     group by account_id, occurred_date, known_date
 ),
 
-core_feature_days as (
-    select
-        usage_events.account_id,
-        usage_events.feature,
-        usage_events.occurred_date,
-        min(usage_events.known_date) as known_date
-    from usage_events
-    inner join core_features
-        on usage_events.feature = core_features.feature
-    group by usage_events.account_id, usage_events.feature, usage_events.occurred_date
-),
-
-{#-
-    Distinct counts merge the 30-day spans of a user (or feature). A merged span that starts
-    or ends on a day of the run is made only of spans that end on or after the first day;
-    the ones that ended before it are carried already.
--#}
-active_user_spans as (
-    {{ merged_spans(
-        '(select * from user_days where '
-            ~ add_days(30, 'occurred_date') ~ ' >= ' ~ from_day_sql ~ ')',
-        ['account_id', 'user_id'], 'known_date', add_days(30, 'occurred_date')) }}
-),
-
-core_feature_spans as (
-    {{ merged_spans(
-        '(select * from core_feature_days where '
-            ~ add_days(30, 'occurred_date') ~ ' >= ' ~ from_day_sql ~ ')',
-        ['account_id', 'feature'], 'known_date', add_days(30, 'occurred_date')) }}
+-- the merged 30-day spans of users and core features (distinct counts)
+usage_spans as (
+    select * from {{ ref('int_usage_spans') }}
 ),
 
 -- support: the ticket versions that still count on the run's days ----------------------
@@ -180,7 +177,8 @@ reviews as (
 -- the changes: amounts of the running sums, newest values of the running maxima -------------
 
 span_changes as (
-    {{ span_changes('active_user_spans', 'active_users_30d', 'span_start', 'span_end') }}
+    {{ span_changes("(select * from usage_spans where span_kind = 'user')", 'active_users_30d',
+        'span_start', 'span_end') }}
     union all
     {{ span_changes('user_days', 'user_days_30d', 'known_date',
         add_days(30, 'occurred_date')) }}
@@ -192,7 +190,8 @@ span_changes as (
         'greatest(known_date, ' ~ add_days(30, 'occurred_date') ~ ')',
         add_days(60, 'occurred_date'), 'events') }}
     union all
-    {{ span_changes('core_feature_spans', 'core_features_used_30d', 'span_start', 'span_end') }}
+    {{ span_changes("(select * from usage_spans where span_kind = 'core_feature')",
+        'core_features_used_30d', 'span_start', 'span_end') }}
     union all
     {{ span_changes('current_ticket_versions', 'tickets_90d', 'valid_from',
         'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')') }}
