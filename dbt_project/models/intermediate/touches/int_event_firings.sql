@@ -49,7 +49,7 @@ tickets as (
     select * from {{ ref('stg_support__tickets') }}
 ),
 
-conditions as (
+evaluated as (
     select
         health_history.history_date,
         health_history.account_id,
@@ -88,6 +88,18 @@ conditions as (
     where triggers.trigger_code in ('health_drop', 'red_crossing', 'expansion_seats', 'plan_limit')
 ),
 
+-- the days each condition holds
+conditions as (
+    select
+        history_date,
+        account_id,
+        trigger_code,
+        detail
+    from evaluated
+    where holds
+),
+
+-- a condition fires when it did not hold on any of the event_debounce_days before
 episode_starts as (
     select
         account_id,
@@ -97,15 +109,14 @@ episode_starts as (
     from (
         select
             *,
-            bool_or(coalesce(holds, false)) over (
-                partition by account_id, trigger_code
-                order by history_date
-                range between interval {{ var('event_debounce_days') }} days preceding
-                and interval 1 days preceding
-            ) as held_recently
+            lag(history_date) over (
+                partition by account_id, trigger_code order by history_date
+            ) as held_before
         from conditions
     ) as flagged
-    where coalesce(holds, false) and not coalesce(held_recently, false)
+    where
+        held_before is null
+        or held_before < {{ add_days('-' ~ var('event_debounce_days'), 'history_date') }}
 ),
 
 detractors as (
