@@ -394,6 +394,7 @@ def run(
         "accounts": accounts,
         "days": days,
         "date": dt.date.today().isoformat(),
+        "commit": code_version(),
         "machine": machine(),
         "stages": [asdict(s) for s in stages],
         "ratios": {
@@ -501,10 +502,27 @@ def machine() -> dict:
     }
 
 
+def code_version() -> str | None:
+    """The commit the benchmark ran (with -dirty for uncommitted changes), if in a checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None
+
+
 def markdown(result: dict) -> str:
+    commit = f"commit {result['commit']}; " if result.get("commit") else ""
     lines = [
         f"### {result['scale']}: {result['accounts']:,} accounts, {result['days']} days "
-        f"({result['date']}; {result['machine']['cpus']} cores, "
+        f"({result['date']}; {commit}{result['machine']['cpus']} cores, "
         f"{result['machine']['memory_gb']} GB)",
         "",
         "| stage | seconds | peak RSS (MB) | rows | rows/s |",

@@ -87,3 +87,10 @@ def test_the_large_scale_is_also_held_to_five_minutes_and_8_gb():
     }
     too_big = targets(result("large", 200.0, nightly_mb=8193.0, sql_seconds=900.0))
     assert [check["met"] for check in too_big] == [True, True, False]
+
+
+def test_the_table_names_the_commit_it_measured():
+    assert "(2026-12-01; commit 1516e70; 2 cores" in markdown(
+        dict(result("small", 30.0), commit="1516e70")
+    )
+    assert "(2026-12-01; 2 cores" in markdown(result("small", 30.0))  # not from a checkout
