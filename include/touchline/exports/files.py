@@ -132,10 +132,10 @@ def export_files(warehouse: Path, output_dir: Path, run_date: dt.date) -> dict:
                 con,
                 WORKLIST_COLUMNS + ["pod"],
                 "main.csm_worklist",
-                "assignee_email nulls last, priority, due_date, account_id, touchpoint",
+                "assignee_email nulls last, priority, due_date, account_id, touchpoint, task_key",
             )
             automation = _query(
-                con, AUTOMATION_COLUMNS, "main.automation_queue", "account_id, touchpoint"
+                con, AUTOMATION_COLUMNS, "main.automation_queue", "account_id, touchpoint, task_key"
             )
             accounts = _query(con, ACCOUNT_COLUMNS, "main.dim_accounts", "account_id")
         summary = _write_all(staging, worklist, automation, accounts, run_date)

@@ -33,4 +33,4 @@ final as (
 )
 
 select * from final
-order by account_id, touchpoint
+order by account_id, touchpoint, task_key

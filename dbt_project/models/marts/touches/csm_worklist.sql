@@ -41,4 +41,4 @@ final as (
 )
 
 select * from final
-order by assignee_email, priority, due_date, account_id, touchpoint
+order by assignee_email, priority, due_date, account_id, touchpoint, task_key
