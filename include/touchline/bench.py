@@ -503,19 +503,23 @@ def machine() -> dict:
 
 
 def code_version() -> str | None:
-    """The commit the benchmark ran (with -dirty for uncommitted changes), if in a checkout."""
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
+    """The commit the benchmark ran, with -dirty when code differs from it (results written
+    by an earlier scale of the same run do not count), if it runs in a git checkout."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, check=False
+            )
+        except OSError:
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
         return None
-    if done.returncode != 0:
-        return None
-    return done.stdout.strip() or None
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results")
+    return f"{commit}-dirty" if changed else commit
 
 
 def markdown(result: dict) -> str:
