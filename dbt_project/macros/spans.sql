@@ -16,6 +16,10 @@
 
     running_measures(): the names of the health measures kept as running sums of changes
     (the columns of int_account_measure_changes).
+
+    known_usage_events(since, through): the usage events that happened from since to through
+    (SQL dates) and had landed by through, each with the day it became known: the later of
+    the day it happened and the day it landed.
 -#}
 {% macro span_changes(relation, measure, start, end, amount='1') -%}
     select
@@ -74,4 +78,18 @@
         'csat_sum_90d', 'activities_365d', 'reviews_attended_365d', 'reviews_held_365d',
         'email_opens_90d', 'webinars_attended_90d',
     ]) }}
+{%- endmacro %}
+
+{% macro known_usage_events(since, through) -%}
+    select
+        account_id,
+        user_id,
+        feature,
+        occurred_date,
+        greatest(occurred_date, landed_date) as known_date
+    from {{ ref('int_usage_events') }}
+    where
+        occurred_date >= {{ since }}
+        and occurred_date <= {{ through }}
+        and landed_date <= {{ through }}
 {%- endmacro %}

@@ -39,16 +39,7 @@ touchpoints as (
 -- usage: facts of the last 60 days (the trend compares two 30-day windows) -----------------
 
 usage_events_read as (
-    select
-        account_id,
-        user_id,
-        occurred_date,
-        greatest(occurred_date, landed_date) as known_date
-    from {{ ref('int_usage_events') }}
-    where
-        occurred_date >= {{ add_days(-60, first_day_sql) }}
-        and occurred_date <= {{ last_day_sql }}
-        and landed_date <= {{ last_day_sql }}
+    {{ known_usage_events(add_days(-60, first_day_sql), last_day_sql) }}
 ),
 
 {% if carried -%}

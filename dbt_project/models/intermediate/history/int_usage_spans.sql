@@ -26,20 +26,10 @@ core_features as (
 ),
 
 usage_events as (
-    select
-        account_id,
-        user_id,
-        feature,
-        occurred_date,
-        greatest(occurred_date, landed_date) as known_date
-    from {{ ref('int_usage_events') }}
-    where
-        occurred_date >= {{ add_days(-30, first_day_sql) }}
-        and occurred_date <= {{ last_day_sql }}
-        and landed_date <= {{ last_day_sql }}
-        {%- if carried %}
-        and (occurred_date >= {{ first_day_sql }} or landed_date >= {{ first_day_sql }})
-        {%- endif %}
+    select * from ({{ known_usage_events(add_days(-30, first_day_sql), last_day_sql) }})
+    {%- if carried %}
+    where known_date >= {{ first_day_sql }}
+    {%- endif %}
 ),
 
 spans as (
