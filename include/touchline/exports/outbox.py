@@ -52,7 +52,8 @@ def xlsx_bytes(rows: list[dict[str, Any]], title: str) -> bytes:
         book.add_named_style(style)
     # cells addressed by their row number: openpyxl's max_row scans every cell, per row
     for number, row in enumerate(rows, start=2):
-        style = row.get("priority")  # the named style of the row's priority, if it has one
+        priority = row.get("priority")
+        style = priority if priority in PRIORITY_FILLS else None  # its named style, if any
         for column, name in enumerate(WORKLIST_COLUMNS, start=1):
             value = row.get(name)
             # numbers stay numbers (a CSM sorts by health); text and dates as in the CSV
@@ -61,7 +62,7 @@ def xlsx_bytes(rows: list[dict[str, Any]], title: str) -> bytes:
             cell = sheet.cell(row=number, column=column, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # text stays text, never a formula
-            if style in PRIORITY_FILLS:
+            if style is not None:
                 cell.style = style
     for cells in sheet.iter_cols(min_row=1, max_row=min(len(rows) + 1, 200)):
         width = max(len(str(c.value or "")) for c in cells)

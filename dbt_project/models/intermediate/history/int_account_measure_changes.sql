@@ -167,6 +167,13 @@ reviews as (
 
 -- the changes: amounts of the running sums, newest values of the running maxima -------------
 
+{#- a ticket counts for 90 days from its creation (volume, bugs, replies) or solving (CSAT) -#}
+{%- set created_90d = 'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')' %}
+{%- set solved_90d = 'least(valid_to, ' ~ add_days(90, 'solved_date') ~ ')' %}
+{%- set replied = '(select * from current_ticket_versions where first_reply_at is not null)' %}
+{%- set rated = '(select * from current_ticket_versions'
+    ~ ' where csat_score is not null and solved_date is not null)' %}
+
 span_changes as (
     {{ span_changes("(select * from usage_spans where span_kind = 'user')", 'active_users_30d',
         'span_start', 'span_end') }}
@@ -184,8 +191,7 @@ span_changes as (
     {{ span_changes("(select * from usage_spans where span_kind = 'core_feature')",
         'core_features_used_30d', 'span_start', 'span_end') }}
     union all
-    {{ span_changes('current_ticket_versions', 'tickets_90d', 'valid_from',
-        'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')') }}
+    {{ span_changes('current_ticket_versions', 'tickets_90d', 'valid_from', created_90d) }}
     union all
     {{ span_changes(
         "(select * from current_ticket_versions where is_open"
@@ -193,24 +199,16 @@ span_changes as (
         'open_urgent_high_tickets', 'valid_from', 'valid_to') }}
     union all
     {{ span_changes('(select * from current_ticket_versions where is_bug)', 'bug_tickets_90d',
-        'valid_from', 'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')') }}
+        'valid_from', created_90d) }}
     union all
-    {{ span_changes(
-        '(select * from current_ticket_versions where first_reply_at is not null)',
-        'first_reply_tickets_90d', 'valid_from',
-        'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')') }}
+    {{ span_changes(replied, 'first_reply_tickets_90d', 'valid_from', created_90d) }}
     union all
-    {{ span_changes(
-        '(select * from current_ticket_versions where first_reply_at is not null)',
-        'first_reply_hours_sum_90d', 'valid_from',
-        'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')', 'first_reply_hours') }}
+    {{ span_changes(replied, 'first_reply_hours_sum_90d', 'valid_from', created_90d,
+        'first_reply_hours') }}
     union all
-    {{ span_changes('(select * from current_ticket_versions where csat_score is not null and solved_date is not null)',
-        'csat_answers_90d', 'valid_from', 'least(valid_to, ' ~ add_days(90, 'solved_date') ~ ')') }}
+    {{ span_changes(rated, 'csat_answers_90d', 'valid_from', solved_90d) }}
     union all
-    {{ span_changes('(select * from current_ticket_versions where csat_score is not null and solved_date is not null)',
-        'csat_sum_90d', 'valid_from', 'least(valid_to, ' ~ add_days(90, 'solved_date') ~ ')',
-        'csat_score') }}
+    {{ span_changes(rated, 'csat_sum_90d', 'valid_from', solved_90d, 'csat_score') }}
     union all
     {{ span_changes('activities', 'activities_365d', 'known_date',
         add_days(365, 'occurred_date')) }}
