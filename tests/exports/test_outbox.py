@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
 import fsspec
@@ -13,7 +14,7 @@ from tests.exports.conftest import RUN_DATE, make_day, task
 from touchline.exports.base import export
 from touchline.exports.files import WORKLIST_COLUMNS
 from touchline.exports.ledger import Ledger
-from touchline.exports.outbox import PRIORITY_FILLS, Outbox, xlsx_bytes
+from touchline.exports.outbox import PRIORITY_FILLS, Outbox, brief_html, xlsx_bytes
 
 HOSTILE = '=HYPERLINK("http://evil.example","click")'
 
@@ -103,3 +104,35 @@ def test_xlsx_rows_carry_their_priority_colour_and_values():
         assert row[WORKLIST_COLUMNS.index("health_score")].value == expected["health_score"]
         colours = {c.fill.start_color.rgb[-6:] if c.fill.fill_type else None for c in row}
         assert colours == {PRIORITY_FILLS.get(expected["priority"])}  # every cell, or none
+
+
+def brief_of(day, name="ana@example.com") -> str:
+    return brief_html(name, day.worklist, day).decode("utf-8")
+
+
+def brief_task(brief: str, account_name: str) -> str:
+    """The brief's entry for the task of the named account."""
+    (entry,) = [t for t in brief.split("<div class='task")[1:] if f" {account_name} " in t]
+    return entry
+
+
+def test_brief_says_due_today_only_for_tasks_due_today():
+    day = make_day(
+        [
+            task(1, due_date=RUN_DATE, status="due", account_name="Due Today Co"),
+            task(
+                2, due_date=RUN_DATE - dt.timedelta(days=4), status="due", account_name="Since Co"
+            ),
+            task(
+                3,
+                due_date=RUN_DATE - dt.timedelta(days=9),
+                status="overdue",
+                account_name="Late Co",
+            ),
+        ]
+    )
+    brief = brief_of(day)
+    assert "(due today," in brief_task(brief, "Due Today Co")
+    assert "(due since 2026-10-26," in brief_task(brief, "Since Co")
+    assert "(overdue since 2026-10-21," in brief_task(brief, "Late Co")
+    assert brief.count("due today") == 1

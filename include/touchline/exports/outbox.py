@@ -92,6 +92,14 @@ def _sparkline(points: list[tuple[Any, Any]]) -> str:
     )
 
 
+def _when(row: dict[str, Any], run_date: Any) -> str:
+    """How long a task has been waiting: due today, due since a past day, or overdue since."""
+    due = str(row["due_date"])[:10]
+    if row["status"] == "overdue":
+        return f"overdue since {due}"
+    return "due today" if due == str(run_date)[:10] else f"due since {due}"
+
+
 def brief_html(name: str, rows: list[dict[str, Any]], day: Day) -> bytes:
     e = html.escape
     groups: dict[str, list[dict]] = defaultdict(list)
@@ -117,7 +125,7 @@ def brief_html(name: str, rows: list[dict[str, Any]], day: Day) -> bytes:
                 if row.get("health_score") is not None
                 else "health unknown"
             )
-            when = f"overdue since {row['due_date']}" if row["status"] == "overdue" else "due today"
+            when = _when(row, day.run_date)
             out.append(
                 f"<div class='task {e(priority)}'><b>{e(day.label(row['touchpoint']))}</b> · "
                 f"{e(str(row['account_name']))} <span class=muted>({e(when)}, {e(row['tier'])} "
