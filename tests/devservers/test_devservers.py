@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -30,6 +31,9 @@ from touchline.devservers import (
 )
 from touchline.devservers.hubspot import owner_id_for
 from touchline.devservers.slack import user_id_for
+
+# a client timeout no loaded machine reaches; a test that means a timeout passes its own
+PATIENT_SECONDS = 120.0
 
 HS_AUTH = {"Authorization": "Bearer test-token"}
 SLACK_AUTH = {"Authorization": "Bearer xoxb-test"}
@@ -61,7 +65,7 @@ def call(
     body: Any = None,
     data: bytes | None = None,
     headers: dict[str, str] | None = None,
-    timeout: float = 5.0,
+    timeout: float = PATIENT_SECONDS,
 ) -> Answer:
     """One request with urllib; HTTP errors are returned, not raised."""
     all_headers = dict(headers or {})
@@ -104,6 +108,14 @@ def webhook():
 def task_input(key: str, **properties: str) -> dict[str, Any]:
     props = {"hs_timestamp": "2025-03-01T09:00:00Z", "hs_subject": f"Touch {key}", **properties}
     return {"idProperty": "touchline_task_key", "id": key, "properties": props}
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    """Poll the server's state until ``condition`` holds (the state is the signal, not time)."""
+    deadline = time.monotonic() + PATIENT_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.01)
 
 
 def upsert(server: HubSpotServer, *inputs: dict[str, Any]) -> Answer:
@@ -178,13 +190,13 @@ def test_fail_next_500_twice_then_success(hubspot):
 
 
 def test_delay_next_times_out_the_client_and_is_not_applied(cio):
-    cio.delay_next(1.5)
-    started = time.monotonic()
+    # held six times the client's patience: a client starved for seconds still gives up first
+    cio.delay_next(3.0)
     with pytest.raises((TimeoutError, urllib.error.URLError)):
         call("PUT", cio.url + "/api/v1/customers/ana", body={"a": 1}, headers=CIO_AUTH, timeout=0.5)
-    assert time.monotonic() - started < 1.2
+    wait_until(lambda: cio.requests, "the delayed request was recorded")
     assert [r.status for r in cio.requests] == [504]
-    assert cio.wait_idle(5)
+    assert cio.wait_idle(PATIENT_SECONDS)
     assert cio.people() == {}
     # the delay was consumed; the retry goes through
     assert call("PUT", cio.url + "/api/v1/customers/ana", body={"a": 1}, headers=CIO_AUTH).ok
@@ -222,20 +234,29 @@ def test_kill_after_calls_back_once_after_n_applied_requests(cio):
 
 def test_kill_after_runs_before_the_answer_is_written(webhook):
     seen_by_callback: list[int] = []
+    in_callback, release = threading.Event(), threading.Event()
+    answers: list[Answer] = []
 
     def callback() -> None:
         seen_by_callback.append(len(webhook.deliveries()))
-        time.sleep(0.3)
+        in_callback.set()
+        release.wait(PATIENT_SECONDS)
 
     webhook.kill_after(1, callback)
     timestamp = int(time.time())
     body = b'{"n": 1}'
     headers = {"X-Touchline-Timestamp": str(timestamp)}
     headers["X-Touchline-Signature"] = sign("whsec-test", timestamp, body)
-    started = time.monotonic()
-    assert call("POST", webhook.hook_url, data=body, headers=headers).status == 200
-    assert time.monotonic() - started >= 0.3
+    client = threading.Thread(
+        target=lambda: answers.append(call("POST", webhook.hook_url, data=body, headers=headers))
+    )
+    client.start()
+    assert in_callback.wait(PATIENT_SECONDS)
+    assert answers == []  # the delivery is stored, and the client has no answer yet
     assert seen_by_callback == [1]
+    release.set()
+    client.join(PATIENT_SECONDS)
+    assert [answer.status for answer in answers] == [200]
 
 
 def test_reset_forgets_state_requests_and_faults(hubspot):
@@ -250,7 +271,7 @@ def test_reset_forgets_state_requests_and_faults(hubspot):
 def test_stop_releases_the_port_and_wakes_delayed_requests():
     server = HubSpotServer().start()
     port = server.port
-    server.delay_next(30)
+    server.delay_next(PATIENT_SECONDS * 10)
     errors: list[BaseException] = []
 
     def slow() -> None:
@@ -261,14 +282,12 @@ def test_stop_releases_the_port_and_wakes_delayed_requests():
 
     thread = threading.Thread(target=slow)
     thread.start()
-    deadline = time.monotonic() + 5
-    while not server.requests and time.monotonic() < deadline:
-        time.sleep(0.01)
-    started = time.monotonic()
+    wait_until(lambda: server.requests, "the delayed request was recorded")
     server.stop()
-    assert server.wait_idle(5)
-    thread.join(5)
-    assert time.monotonic() - started < 3
+    # woken by the stop: well before the delay it was held for
+    assert server.wait_idle(PATIENT_SECONDS)
+    thread.join(PATIENT_SECONDS)
+    assert not thread.is_alive()
     assert server.tasks() == []
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -276,13 +295,20 @@ def test_stop_releases_the_port_and_wakes_delayed_requests():
 
 
 def test_concurrent_upserts_get_distinct_ids(hubspot):
-    threads = [
-        threading.Thread(target=upsert, args=(hubspot, task_input(f"k{n}"))) for n in range(20)
-    ]
+    outcomes: list[Answer | BaseException] = []
+
+    def send(key: str) -> None:
+        try:
+            outcomes.append(upsert(hubspot, task_input(key)))
+        except BaseException as exc:  # a lost request must fail the test, not vanish
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=send, args=(f"k{n}",)) for n in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    assert [getattr(outcome, "status", outcome) for outcome in outcomes] == [200] * 20
     tasks = hubspot.tasks()
     assert len(tasks) == 20
     assert len({t["id"] for t in tasks}) == 20
@@ -814,7 +840,7 @@ def test_module_runs_all_four_and_summarises_on_sigterm(tmp_path):
         state = call("GET", hs_url + "/__state").json
         assert [t["properties"]["touchline_task_key"] for t in state["tasks"]] == ["demo-1"]
         proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=10)
+        out, _ = proc.communicate(timeout=PATIENT_SECONDS)
     finally:
         if proc.poll() is None:
             proc.kill()

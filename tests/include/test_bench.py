@@ -7,19 +7,34 @@ import sys
 
 import pytest
 
+from touchline import bench
 from touchline.bench import markdown, measure, targets
 
-# a parent that starts a child holding ~300 MB for a second, then reports its rows
+# a parent that starts a child holding ~300 MB until the sampler has seen it, then reports
+# its rows; the release file is the signal, so a slow machine only makes it wait longer
 TREE = """
-import subprocess, sys
-child = "import time; block = b'x' * (300 * 2**20); time.sleep(1.5)"
+import os, subprocess, sys
+child = (
+    "import os, time; block = b'x' * (300 * 2**20)\\n"
+    "while not os.path.exists(os.environ['RELEASE']): time.sleep(0.01)"
+)
 subprocess.run([sys.executable, "-c", child])
 print('BENCH {"rows": 1234, "models": 7}')
 """
 
 
-def test_peak_memory_counts_the_children_of_the_stage():
-    stage = measure("tree", [sys.executable, "-c", TREE], env={})
+def test_peak_memory_counts_the_children_of_the_stage(tmp_path, monkeypatch):
+    release = tmp_path / "sampled"
+    sample = bench._tree_rss
+
+    def sample_then_release(process):
+        rss = sample(process)
+        if rss >= 290 * 2**20:
+            release.touch()
+        return rss
+
+    monkeypatch.setattr(bench, "_tree_rss", sample_then_release)
+    stage = measure("tree", [sys.executable, "-c", TREE], env={"RELEASE": str(release)})
     assert stage.peak_rss_mb >= 290  # the child's block, not just the idle parent
     assert stage.rows == 1234
     assert stage.detail == {"models": 7}
