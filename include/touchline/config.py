@@ -9,10 +9,13 @@
 | TOUCHLINE_OUTPUT_DIR      | ./output                     | work lists (CONTRACT.md 3)        |
 | TOUCHLINE_DBT_PROJECT_DIR | the repository's dbt_project | the dbt project                   |
 | TOUCHLINE_EXPECTATIONS_DIR| the repository's expectations| quality-gate suites and thresholds|
+| TOUCHLINE_SOURCE_ENCODING | utf-8                        | text encoding of the drop's CSVs  |
+| TOUCHLINE_SOURCE_ENCODING_<FAMILY> | TOUCHLINE_SOURCE_ENCODING | one family's (CRM, ...) |
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -67,3 +70,51 @@ def settings() -> Settings:
         dbt_project_dir=_path("TOUCHLINE_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project"),
         expectations_dir=_path("TOUCHLINE_EXPECTATIONS_DIR", REPO_ROOT / "expectations"),
     )
+
+
+SOURCE_ENCODING = "TOUCHLINE_SOURCE_ENCODING"
+DEFAULT_SOURCE_ENCODING = "utf-8"
+# A CSV's delimiter, quotes and line ends must stay single ASCII bytes for the reader.
+_CSV_ASCII = ',"\r\n'
+
+
+class SourceEncodingError(ValueError):
+    """An encoding variable names no text encoding a CSV file can be read in."""
+
+
+def source_encoding_variable(family: str) -> str:
+    """The variable declaring one source family's encoding (``TOUCHLINE_SOURCE_ENCODING_CRM``)."""
+    return f"{SOURCE_ENCODING}_{family.upper()}"
+
+
+def source_encoding(family: str | None) -> str:
+    """The declared text encoding of a source family's files, as Python names its codec.
+
+    ``TOUCHLINE_SOURCE_ENCODING_<FAMILY>`` wins over ``TOUCHLINE_SOURCE_ENCODING``; neither
+    set means UTF-8. Read when a file is read, so a changed variable applies to the next run.
+    """
+    variables = [source_encoding_variable(family)] if family else []
+    for variable in [*variables, SOURCE_ENCODING]:
+        value = os.environ.get(variable, "").strip()
+        if value:
+            return _checked_encoding(variable, value)
+    return DEFAULT_SOURCE_ENCODING
+
+
+def _checked_encoding(variable: str, value: str) -> str:
+    hint = "a text encoding such as utf-8, cp1252 or latin-1"
+    try:
+        name = codecs.lookup(value).name
+        if name == "utf-8-sig":  # a UTF-8 byte-order mark is honoured in every file anyway
+            name = DEFAULT_SOURCE_ENCODING
+        ascii_compatible = _CSV_ASCII.encode(name) == _CSV_ASCII.encode("ascii")
+    except LookupError:
+        raise SourceEncodingError(
+            f"{variable}={value!r} is not a known text encoding; use {hint}"
+        ) from None
+    if not ascii_compatible:
+        raise SourceEncodingError(
+            f"{variable}={value!r} does not keep commas, quotes and line ends as single ASCII "
+            f"bytes, so a CSV in it cannot be read; convert such files to UTF-8, or use {hint}"
+        )
+    return name
