@@ -30,12 +30,36 @@ def _paths(args: argparse.Namespace) -> Settings:
     )
 
 
-def _add_path_options(parser: argparse.ArgumentParser, source_required: bool) -> None:
+def _source_origin(args: argparse.Namespace) -> str:
+    """Where the drop folder came from, in the words a user set it with."""
+    if getattr(args, "source_dir", None):
+        return "--source-dir"
+    if os.environ.get("TOUCHLINE_SOURCE_DIR"):
+        return "TOUCHLINE_SOURCE_DIR"
+    return "the default $TOUCHLINE_HOME/drop"
+
+
+def _require_drops(args: argparse.Namespace, paths: Settings, dates: list[dt.date]) -> None:
+    """Refuse before starting Airflow when a date has no drop folder."""
+    missing = [
+        day.isoformat() for day in dates if not (paths.source_dir / day.isoformat()).is_dir()
+    ]
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise SystemExit(
+            f"touchline {args.command}: no drop for {shown} in {paths.source_dir} "
+            f"(from {_source_origin(args)}); give --source-dir or set TOUCHLINE_SOURCE_DIR"
+        )
+
+
+def _add_path_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source-dir",
         type=Path,
-        required=source_required,
-        help="the file drop: <source-dir>/<YYYY-MM-DD>/<entity>.csv",
+        help="the file drop: <source-dir>/<YYYY-MM-DD>/<entity>.csv "
+        "(default $TOUCHLINE_SOURCE_DIR, else $TOUCHLINE_HOME/drop)",
     )
     parser.add_argument("--output-dir", type=Path, help="where work lists go (default ./output)")
     parser.add_argument(
@@ -49,6 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from touchline.airflow_local import run_dag
 
     paths = _paths(args)
+    _require_drops(args, paths, [args.date])
     outcome = run_dag(paths, args.date)
     print(f"{outcome.run_id}: {outcome.state}")
     _print_summary(paths.output_dir / args.date.isoformat())
@@ -61,11 +86,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise SystemExit("touchline backfill: --end is before --start")
     paths = _paths(args)
-    day = args.start
-    while day <= args.end:
+    days = [args.start + dt.timedelta(days=n) for n in range((args.end - args.start).days + 1)]
+    _require_drops(args, paths, days)
+    for day in days:
         outcome = run_dag(paths, day)
         print(f"{day}: {outcome.state}")
-        day += dt.timedelta(days=1)
     return 0
 
 
@@ -201,6 +226,9 @@ def _print_summary(run_dir: Path, warehouse: Path | None = None) -> None:
         print(f"Data quality:    {quality['status']} ({report})")
     if warehouse is not None:
         print(f"Warehouse:       {warehouse}")
+    past = summary.get("past_date")
+    if past:
+        print(f"Past date:       {past['note']}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,12 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the nightly DAG for one logical date")
-    _add_path_options(run, source_required=True)
+    _add_path_options(run)
     run.add_argument("--date", type=_date, required=True, help="the logical date YYYY-MM-DD")
     run.set_defaults(handler=cmd_run)
 
     backfill = commands.add_parser("backfill", help="run the nightly DAG for each date of a range")
-    _add_path_options(backfill, source_required=True)
+    _add_path_options(backfill)
     backfill.add_argument("--start", type=_date, required=True)
     backfill.add_argument("--end", type=_date, required=True)
     backfill.set_defaults(handler=cmd_backfill)
@@ -260,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_data.set_defaults(handler=cmd_demo_data)
 
     demo = commands.add_parser("demo", help="generate demo data and run the nightly pipeline")
-    _add_path_options(demo, source_required=False)
+    _add_path_options(demo)
     add_demo_options(demo)
     demo.add_argument(
         "--with-dev-servers",

@@ -41,11 +41,19 @@ def nightly(tmp_path_factory, small_drop):
     shutil.copytree(small_drop.out_dir, drop)
     run_date = small_drop.dates[1]
     home, output = work / "home", work / "output"
-    args = ["run", "--source-dir", str(drop), "--date", run_date.isoformat()]
-    args += ["--output-dir", str(output)]
-    completed = run_touchline(*args, home=home)
+    # the drop comes from TOUCHLINE_SOURCE_DIR, as the README's configuration says
+    env = {"TOUCHLINE_SOURCE_DIR": str(drop)}
+    args = ["run", "--date", run_date.isoformat(), "--output-dir", str(output)]
+    completed = run_touchline(*args, home=home, extra_env=env)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    return {"drop": drop, "home": home, "output": output, "date": run_date, "args": args}
+    return {
+        "drop": drop,
+        "home": home,
+        "output": output,
+        "date": run_date,
+        "args": args,
+        "env": env,
+    }
 
 
 def test_worklist_files_follow_the_contract(nightly):
@@ -99,7 +107,7 @@ def test_automation_queue_and_accounts_follow_the_contract(nightly):
 def test_rerun_replaces_without_duplicates(nightly):
     day_dir = nightly["output"] / nightly["date"].isoformat()
     before = {p.relative_to(day_dir): digest(p) for p in day_dir.rglob("*.csv")}
-    completed = run_touchline(*nightly["args"], home=nightly["home"])
+    completed = run_touchline(*nightly["args"], home=nightly["home"], extra_env=nightly["env"])
     assert completed.returncode == 0, completed.stdout + completed.stderr
     after = {p.relative_to(day_dir): digest(p) for p in day_dir.rglob("*.csv")}
     assert after == before
