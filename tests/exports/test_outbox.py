@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 
 import fsspec
 import pytest
@@ -136,3 +137,32 @@ def test_brief_says_due_today_only_for_tasks_due_today():
     assert "(due since 2026-10-26," in brief_task(brief, "Since Co")
     assert "(overdue since 2026-10-21," in brief_task(brief, "Late Co")
     assert brief.count("due today") == 1
+
+
+def test_brief_greets_the_csm_by_name_and_shows_health_as_a_whole_number():
+    day = make_day(
+        [
+            task(1, health_score=Decimal("63.000"), account_name="Decimal Co"),
+            task(4, health_score=47.6, health_band="red", account_name="Float Co"),
+        ],
+        csm_names={"ana@example.com": "Ana Lima", "ben@example.com": "Ben Ode"},
+    )
+    brief = brief_of(day)
+    assert (
+        "Good morning, Ana Lima:" in brief and "<title>Morning brief 2026-10-30: Ana Lima" in brief
+    )
+    assert "health 63 (yellow)" in brief_task(brief, "Decimal Co")
+    assert "health 48 (red)" in brief_task(brief, "Float Co")
+    queue = make_day([task(5, assignee_email=None, owner_role="support")], csm_names={})
+    assert "Good morning, support queue:" in brief_of(queue, "queue-support")
+
+
+def test_xlsx_date_columns_are_excel_dates():
+    rows = [task(n) for n in (1, 2)]
+    sheet = load_workbook(io.BytesIO(xlsx_bytes(rows, "ana"))).active
+    for row, expected in zip(sheet.iter_rows(min_row=2), rows, strict=True):
+        for name in ("run_date", "due_date"):
+            cell = row[WORKLIST_COLUMNS.index(name)]
+            assert cell.is_date and cell.number_format == "yyyy-mm-dd"
+            assert cell.value.date() == expected[name]
+            assert cell.fill.start_color.rgb[-6:] == PRIORITY_FILLS[expected["priority"]]

@@ -30,6 +30,7 @@ class Day:
     touchpoints: dict[str, str]  # code -> description
     health_trend: dict[str, list[tuple[dt.date, int | None]]] = field(default_factory=dict)
     completions: dict[tuple[str, str], dt.date] = field(default_factory=dict)
+    csm_names: dict[str, str] = field(default_factory=dict)  # csm_email -> name
 
     @classmethod
     def load(cls, warehouse: Path, run_date: dt.date, trend_days: int = 30) -> Day:
@@ -72,6 +73,9 @@ class Day:
                 [run_date, trend_days],
             ).fetchall():
                 trend[account_id].append((day, score))
+            csm_names = dict(
+                con.execute("select csm_email, csm_name from main.stg_crm__csms").fetchall()
+            )
             completions = {
                 (account_id, kind): day
                 for account_id, kind, day in con.execute(
@@ -84,7 +88,16 @@ class Day:
                     [run_date],
                 ).fetchall()
             }
-        return cls(run_date, worklist, automation, tasks, touchpoints, dict(trend), completions)
+        return cls(
+            run_date,
+            worklist,
+            automation,
+            tasks,
+            touchpoints,
+            dict(trend),
+            completions,
+            csm_names=csm_names,
+        )
 
     def label(self, touchpoint: str) -> str:
         return self.touchpoints.get(touchpoint) or touchpoint.replace("_", " ").capitalize()

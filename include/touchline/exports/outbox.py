@@ -11,12 +11,13 @@ neutralised in the CSV and the XLSX.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import fsspec
@@ -29,6 +30,7 @@ from touchline.exports.files import WORKLIST_COLUMNS, worklist_file_name, write_
 from touchline.exports.files import cell as safe_cell
 
 PRIORITY_FILLS = {"p1": "F8D7DA", "p2": "FFE8CC", "p3": "FFF8C5", "p4": "E7F1FF"}
+DATE_FORMAT = "yyyy-mm-dd"
 PRIORITY_NAMES = {"p1": "Priority 1", "p2": "Priority 2", "p3": "Priority 3", "p4": "Priority 4"}
 
 
@@ -56,16 +58,22 @@ def xlsx_bytes(rows: list[dict[str, Any]], title: str) -> bytes:
         style = priority if priority in PRIORITY_FILLS else None  # its named style, if any
         for column, name in enumerate(WORKLIST_COLUMNS, start=1):
             value = row.get(name)
-            # numbers stay numbers (a CSM sorts by health); text and dates as in the CSV
-            if not isinstance(value, int | float | Decimal) or isinstance(value, bool):
+            # numbers stay numbers (a CSM sorts by health), dates stay dates (and filter by
+            # day); text as in the CSV
+            is_date = isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+            if not is_date and (
+                not isinstance(value, int | float | Decimal) or isinstance(value, bool)
+            ):
                 value = safe_cell(value)
             cell = sheet.cell(row=number, column=column, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # text stays text, never a formula
             if style is not None:
                 cell.style = style
+            if is_date:
+                cell.number_format = DATE_FORMAT  # after the style, which resets it
     for cells in sheet.iter_cols(min_row=1, max_row=min(len(rows) + 1, 200)):
-        width = max(len(str(c.value or "")) for c in cells)
+        width = max(len(safe_cell(c.value) if c.is_date else str(c.value or "")) for c in cells)
         sheet.column_dimensions[cells[0].column_letter].width = min(max(width + 2, 8), 60)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions
@@ -100,31 +108,47 @@ def _when(row: dict[str, Any], run_date: Any) -> str:
     return "due today" if due == str(run_date)[:10] else f"due since {due}"
 
 
+def _health(row: dict[str, Any]) -> str:
+    """The account's health as a whole number and its band, as a CSM reads it."""
+    score = row.get("health_score")
+    if score is None:
+        return "health unknown"
+    whole = Decimal(str(score)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return f"health {whole} ({row.get('health_band')})"
+
+
+def _addressee(name: str, rows: list[dict[str, Any]], day: Day) -> str:
+    """Whom a brief is for: the CSM's name, or the queue ("support queue", "pod west queue")."""
+    emails = {row.get("assignee_email") for row in rows}
+    if len(emails) == 1 and (email := emails.pop()) and day.csm_names.get(email):
+        return day.csm_names[email]
+    if name.startswith("queue-"):
+        return name.removeprefix("queue-").replace("-", " ", 1) + " queue"
+    return name
+
+
 def brief_html(name: str, rows: list[dict[str, Any]], day: Day) -> bytes:
     e = html.escape
+    who = _addressee(name, rows, day)
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         groups[row["priority"]].append(row)
     overdue = sum(1 for r in rows if r["status"] == "overdue")
     out = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",
-        f"<title>Morning brief {e(str(day.run_date))}: {e(name)}</title>",
+        f"<title>Morning brief {e(str(day.run_date))}: {e(who)}</title>",
         "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:52em;margin:2em auto;"
         "color:#1f2328}h2{margin-top:1.6em}.task{border-left:4px solid #d0d7de;padding:.4em .8em;"
         "margin:.6em 0}.p1{border-color:#cf222e}.p2{border-color:#d4a72c}.muted{color:#57606a}"
         "</style></head><body>",
-        f"<h1>Good morning: {len(rows)} touchpoints for {e(str(day.run_date))}</h1>",
+        f"<h1>Good morning, {e(who)}: {len(rows)} touchpoints for {e(str(day.run_date))}</h1>",
         f"<p class=muted>{e(name)} · {overdue} overdue</p>",
     ]
     for priority in sorted(groups):
         out.append(f"<h2>{e(PRIORITY_NAMES.get(priority, priority))}</h2>")
         for row in groups[priority]:
             trend = day.health_trend.get(row["account_id"], [])
-            health = (
-                f"health {row['health_score']} ({e(str(row['health_band']))})"
-                if row.get("health_score") is not None
-                else "health unknown"
-            )
+            health = e(_health(row))
             when = _when(row, day.run_date)
             out.append(
                 f"<div class='task {e(priority)}'><b>{e(day.label(row['touchpoint']))}</b> · "
