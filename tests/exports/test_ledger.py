@@ -129,3 +129,57 @@ def test_items_sharing_a_key_are_refused(ledger):
     twice = make_day([task(1), task(1)])
     with pytest.raises(ValueError, match="share a key"):
         plan(Recorder(), twice, ledger)
+
+
+def test_sends_on_tells_what_each_day_sent_after_later_days_changed_the_items(ledger, day):
+    export(Recorder(), day, ledger)
+    tasks = [task(n) for n in range(1, 13) if n != 4]
+    tasks[0] = task(1, priority="p1")
+    next_day = RUN_DATE + dt.timedelta(days=1)
+    export(Recorder(), make_day(tasks + [task(13)], run_date=next_day), ledger)
+
+    first = ledger.sends_on(RUN_DATE)
+    # task-001 was updated the next day: the first day still shows it created
+    assert [(s.destination, s.action) for s in first] == [("recorder", "created")] * 12
+    assert [s.item_key for s in first] == [f"task-{n:03d}" for n in range(1, 13)]
+    second = {(s.action, s.item_key, s.closed_reason) for s in ledger.sends_on(next_day)}
+    assert second == {
+        ("created", "task-013", None),
+        ("updated", "task-001", None),
+        ("closed", "task-004", "cancelled"),
+    }
+    assert ledger.sends_on(RUN_DATE - dt.timedelta(days=1)) == []
+
+
+def test_a_ledger_from_before_the_send_log_opens_and_tells_its_last_changes(tmp_path):
+    import sqlite3
+
+    from touchline.exports.ledger import SCHEMA
+
+    path = tmp_path / "old-ledger.sqlite"
+    with sqlite3.connect(path) as old:
+        old.execute(SCHEMA)
+        old.executemany(
+            "insert into export_ledger (destination, item_key, payload_hash, status, attempts,"
+            " run_date, first_sent_at, last_sent_at, closed_reason)"
+            " values (?, ?, 'h', ?, 1, ?, ?, ?, ?)",
+            [
+                ("crm", "a", "sent", "2026-10-29", "t1", "t1", None),
+                ("crm", "b", "sent", "2026-10-29", "t0", "t1", None),
+                ("crm", "c", "closed", "2026-10-29", "t0", "t1", "completed"),
+                ("crm", "d", "pending", "2026-10-29", None, None, None),
+                ("crm", "e", "sent", "2026-10-28", "t0", "t0", None),
+            ],
+        )
+    with Ledger(path) as migrated:
+        sends = migrated.sends_on(dt.date(2026, 10, 29))
+        assert [(s.item_key, s.action, s.closed_reason) for s in sends] == [
+            ("a", "created", None),
+            ("b", "updated", None),
+            ("c", "closed", "completed"),
+        ]
+        # the old rows are kept and sends from now on are logged
+        migrated.sent("crm", [("e", "h2", None, None)], dt.date(2026, 10, 30))
+        assert [(s.item_key, s.action) for s in migrated.sends_on(dt.date(2026, 10, 30))] == [
+            ("e", "updated")
+        ]

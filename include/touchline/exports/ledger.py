@@ -6,6 +6,11 @@ id the destination gave it, the status, attempts and timestamps. A run compares 
 items with it and sends only what is new, changed or gone; every batch is recorded the
 moment the destination accepted it, so a run that dies halfway resumes where it stopped.
 
+A second table, ``export_sends``, keeps one row per send (created, updated or closed) with
+its run date, so what a day sent can still be told once later days changed the same
+items. Ledgers written before it existed get the table when opened (their earlier days are
+told from each item's last change, which is all they kept).
+
 SQLite because the per-destination export tasks may run at the same time: it serialises
 their writes (WAL, a busy timeout), and it keeps working while the DuckDB warehouse is
 held by its one writer.
@@ -40,7 +45,21 @@ create table if not exists export_ledger (
 )
 """
 
+# one row per accepted send; added after the first release: opening an older ledger creates it
+SENDS_SCHEMA = """
+create table if not exists export_sends (
+    destination     text not null,
+    item_key        text not null,
+    run_date        text not null,     -- the run date the send belonged to
+    action          text not null,     -- created | updated | closed
+    closed_reason   text,              -- completed | cancelled, for a close
+    sent_at         text not null
+);
+create index if not exists export_sends_by_run_date on export_sends (run_date, destination);
+"""
+
 PENDING, SENT, CLOSED, FAILED = "pending", "sent", "closed", "failed"
+CREATED, UPDATED = "created", "updated"
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,17 @@ class LedgerRow:
         return self.status == SENT
 
 
+@dataclass(frozen=True)
+class Send:
+    """One item a destination accepted on a run date: created, updated or closed."""
+
+    destination: str
+    item_key: str
+    action: str
+    closed_reason: str | None
+    sent_at: str | None
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -79,6 +109,7 @@ class Ledger:
         self._db.execute("pragma journal_mode = wal")
         self._db.execute("pragma busy_timeout = 60000")
         self._db.execute(SCHEMA)
+        self._db.executescript(SENDS_SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -131,7 +162,23 @@ class Ledger:
     ) -> None:
         """Record items the destination accepted: (key, payload hash, remote id, meta)."""
         now = _now()
+        accepted = list(accepted)
         with self._transaction() as db:
+            # before the upsert: an item the destination holds live is updated, else created
+            db.executemany(
+                """
+                insert into export_sends (destination, item_key, run_date, action, sent_at)
+                values (?, ?, ?, coalesce((
+                    select 'updated' from export_ledger
+                    where destination = ? and item_key = ? and status = 'sent'
+                      and payload_hash is not null
+                ), 'created'), ?)
+                """,
+                [
+                    (destination, key, run_date.isoformat(), destination, key, now)
+                    for key, *_ in accepted
+                ],
+            )
             db.executemany(
                 """
                 insert into export_ledger (destination, item_key, payload_hash, remote_id,
@@ -170,7 +217,16 @@ class Ledger:
     ) -> None:
         """Record items closed at the destination: (key, reason)."""
         now = _now()
+        closed = list(closed)
         with self._transaction() as db:
+            db.executemany(
+                """
+                insert into export_sends (destination, item_key, run_date, action,
+                                          closed_reason, sent_at)
+                values (?, ?, ?, 'closed', ?, ?)
+                """,
+                [(destination, key, run_date.isoformat(), reason, now) for key, reason in closed],
+            )
             db.executemany(
                 """
                 update export_ledger set status = 'closed', closed_reason = ?, run_date = ?,
@@ -199,3 +255,41 @@ class Ledger:
         ):
             found.setdefault(destination, {})[status] = count
         return found
+
+    def sends_on(self, run_date: dt.date) -> list[Send]:
+        """What each destination accepted for ``run_date``: created, updated, closed items.
+
+        Sends recorded before ``export_sends`` existed are told from the item's last change
+        (its run date and status): created when it was first sent that day, else updated.
+        """
+        day = run_date.isoformat()
+        cursor = self._db.execute(
+            """
+            select destination, item_key, action, closed_reason, sent_at from (
+            select destination, item_key, action, closed_reason, sent_at
+            from export_sends
+            where run_date = ?
+            union all
+            select destination, item_key,
+                case
+                    when status = 'closed' then 'closed'
+                    when first_sent_at = last_sent_at then 'created'
+                    else 'updated'
+                end,
+                closed_reason, last_sent_at
+            from export_ledger as ledger
+            where run_date = ? and status in ('sent', 'closed')
+              and not exists (
+                select 1 from export_sends as sends
+                where sends.destination = ledger.destination
+                  and sends.item_key = ledger.item_key
+                  and sends.run_date = ledger.run_date
+              )
+            )
+            order by destination,
+                case action when 'created' then 0 when 'updated' then 1 else 2 end,
+                item_key
+            """,
+            (day, day),
+        )
+        return [Send(*row) for row in cursor.fetchall()]
