@@ -109,6 +109,11 @@ BROKEN = {
         set_field({"rule_code": "strategic"}, "rule_code", "vip"),
         "accepted_values_tier_rules_rule_code",
     ),
+    "touchpoint without a label": (
+        "touchpoints",
+        set_field({"touchpoint": "qbr"}, "label", ""),
+        "assert_touchpoints_are_labelled",
+    ),
     "unknown override rule": (
         "health_overrides",
         set_field({"rule_code": "recent_detractor"}, "rule_code", "angry_customer"),
@@ -125,3 +130,21 @@ def test_invalid_touch_model_is_rejected(project, tmp_path, case):
     assert completed.returncode != 0
     failures = [line for line in completed.stdout.splitlines() if "FAIL" in line]
     assert any(failing_test in line for line in failures), completed.stdout[-3000:]
+
+
+def test_a_column_added_to_the_touchpoints_seed_reaches_an_existing_warehouse(project, tmp_path):
+    """A warehouse built before the catalogue had labels takes the labelled catalogue."""
+    shipped = (project / "seeds" / "touchpoints.csv").read_text(encoding="utf-8")
+    with open(project / "seeds" / "touchpoints.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    out = io.StringIO()
+    older = [f for f in rows[0] if f != "label"]
+    writer = csv.DictWriter(out, fieldnames=older, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    (project / "seeds" / "touchpoints.csv").write_text(out.getvalue(), encoding="utf-8")
+    before = run_config_checks(project, tmp_path)
+    assert "assert_touchpoints_are_labelled" in before.stdout  # the old catalogue has no label
+    (project / "seeds" / "touchpoints.csv").write_text(shipped, encoding="utf-8")
+    after = run_config_checks(project, tmp_path)
+    assert after.returncode == 0, after.stdout[-3000:]
