@@ -1,9 +1,12 @@
 {#-
-    Every touchpoint occurrence due or overdue on the run date: cadence occurrences from the
-    playbook and event occurrences from the triggers, less those satisfied by a completed
-    activity of the same touchpoint in their window and those snoozed. One row per task_key
-    (account, touchpoint, due period): where a cadence and an event land on the same key,
-    the event wins.
+    Every touchpoint due or overdue on the run date, one task per account and touchpoint:
+    cadence occurrences from the playbook and event occurrences from the triggers, less those
+    satisfied by a completed activity of the same touchpoint in their window and those
+    snoozed. When several occurrences of one touchpoint are open for an account (a health
+    drop and a red crossing, an expansion signal that came back), they are one task: the
+    earliest occurrence gives its due date, task_key (account, touchpoint, due period),
+    trigger, channel and owner (an event before a cadence on the same day), the most urgent
+    occurrence its priority, and the reason names every distinct cause, earliest first.
 -#}
 with
 
@@ -42,15 +45,14 @@ cadence as (
         priority,
         channel,
         owner_role,
-        description
-        || ': scheduled for '
+        description || ':' as cause,
+        ' scheduled for '
         || strftime(scheduled_date, '%Y-%m-%d')
         || case
             when anchor = 'renewal' then ', ' || offset_days || ' days before renewal'
             when every_days is not null then ', every ' || every_days || ' days'
             else ', ' || offset_days || ' days after the contract start'
-        end
-        || '; no completed ' || touchpoint || ' logged since' as reason
+        end as occasion
     from occurrences
 ),
 
@@ -65,8 +67,8 @@ events as (
         priority,
         channel,
         owner_role,
-        description || ' on ' || strftime(fired_on, '%Y-%m-%d') || ' (' || detail || ')'
-        || '; no completed ' || touchpoint || ' logged since' as reason
+        description as cause,
+        ' on ' || strftime(fired_on, '%Y-%m-%d') || ' (' || detail || ')' as occasion
     from firings
 ),
 
@@ -108,39 +110,90 @@ open_occurrences as (
         )
 ),
 
-keyed as (
-    select
-        {{ task_key('account_id', 'touchpoint', 'due_date') }} as task_key,
-        *
+earliest as (
+    -- the occurrence that stands for the task: the earliest, an event before a cadence
+    select *
     from open_occurrences
     qualify row_number() over (
-        partition by account_id, touchpoint, due_date
-        order by case trigger when 'event' then 0 else 1 end, priority, reason
+        partition by account_id, touchpoint
+        order by due_date, case trigger when 'event' then 0 else 1 end, priority, cause, occasion
     ) = 1
+),
+
+occasions as (
+    select distinct
+        account_id,
+        touchpoint,
+        cause,
+        occasion,
+        due_date
+    from open_occurrences
+),
+
+causes as (
+    -- each distinct cause once, with the occasions it came up on in date order
+    select
+        account_id,
+        touchpoint,
+        min(due_date) as first_due_date,
+        cause || {{ listagg('occasion', "' and'", 'order by due_date, occasion') }} as cause_text
+    from occasions
+    group by account_id, touchpoint, cause
+),
+
+merged as (
+    select
+        account_id,
+        touchpoint,
+        {{ listagg('cause_text', "'; '", 'order by first_due_date, cause_text') }} as causes
+    from causes
+    group by account_id, touchpoint
+),
+
+urgency as (
+    select
+        account_id,
+        touchpoint,
+        min(priority) as priority,
+        -- every open occurrence is unsatisfied since its own start, so the task since the first
+        min(satisfied_from_date) as unsatisfied_since_date
+    from open_occurrences
+    group by account_id, touchpoint
 ),
 
 final as (
     select
-        keyed.task_key,
+        {{ task_key('earliest.account_id', 'earliest.touchpoint', 'earliest.due_date') }}
+            as task_key,
         {{ run_date() }} as run_date,
-        keyed.account_id,
-        keyed.touchpoint,
-        keyed.trigger,
-        keyed.due_date,
+        earliest.account_id,
+        earliest.touchpoint,
+        earliest.trigger,
+        earliest.due_date,
         case
-            when {{ dbt.datediff('keyed.due_date', run_date(), 'day') }} > keyed.overdue_after_days
+            when {{ dbt.datediff('earliest.due_date', run_date(), 'day') }} > earliest.overdue_after_days
                 then 'overdue'
             else 'due'
         end as status,
-        keyed.priority,
-        keyed.channel,
-        keyed.owner_role,
+        urgency.priority,
+        earliest.channel,
+        earliest.owner_role,
         touchpoints.touch_type,
         touchpoints.estimated_minutes,
-        keyed.reason
-    from keyed
+        merged.causes
+        || '; no completed ' || touchpoints.label || ' logged since '
+        || strftime(urgency.unsatisfied_since_date, '%Y-%m-%d') as reason
+    from earliest
+    inner join merged
+        on
+            earliest.account_id = merged.account_id
+            and earliest.touchpoint = merged.touchpoint
+    inner join urgency
+        on
+            earliest.account_id = urgency.account_id
+            and earliest.touchpoint = urgency.touchpoint
     inner join touchpoints
-        on keyed.touchpoint = touchpoints.touchpoint
+        on earliest.touchpoint = touchpoints.touchpoint
 )
 
 select * from final
