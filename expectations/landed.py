@@ -5,7 +5,9 @@ Two frames per entity:
 - ``rows``: every record (validated in chunks), with ``_row`` (its record number, which
   the report turns into the file's line) and, for entities that name an account,
   ``known_account_id`` (null when the account is in neither today's accounts snapshot
-  nor the previous one).
+  nor the previous one); for contracts, ``active_contract_currency`` (the upper-cased
+  currency of a contract that counts towards ARR on the run date: active, or without a
+  status, and started; null for the others).
 - ``keys``: the key columns of the whole batch in one frame, for uniqueness and volume.
 
 Columns, types, enums and ranges come from the contract (``touchline.schema``); the rules
@@ -18,7 +20,7 @@ import datetime as dt
 
 import great_expectations.expectations as gxe
 
-from touchline.quality.suites import LoadContext, fail, warn
+from touchline.quality.suites import LoadContext, fail, quarantine, warn
 from touchline.schema import Kind, Type
 
 DATETIMES = [f"datetime64[{unit}]" for unit in ("s", "ms", "us", "ns")]
@@ -47,6 +49,22 @@ PAST_COLUMNS = {
 ORDERED_COLUMNS = {
     "tickets": [("solved_at", "created_at", fail), ("first_reply_at", "created_at", warn)],
     "contracts": [("end_date", "start_date", fail)],
+}
+
+
+# An email address a work list can be named after: no leading, trailing or doubled dot, no
+# path separator, a domain with at least one dot.
+_LOCAL = r"[A-Za-z0-9_%+'-]+(?:\.[A-Za-z0-9_%+'-]+)*"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+EMAIL_PATTERN = rf"^{_LOCAL}@{_LABEL}(?:\.{_LABEL})+$"
+
+# (column, severity): columns holding a CSM's email address. The CSM list's key and the
+# account owner name work lists, so a bad one stops the run; an activity's CSM only
+# credits the touch, so its row is quarantined.
+EMAIL_COLUMNS = {
+    "csms": [("csm_email", fail)],
+    "accounts": [("csm_email", fail)],
+    "activities": [("csm_email", quarantine)],
 }
 
 
@@ -94,18 +112,49 @@ def rows_suite(ctx: LoadContext) -> list:
                 )
             )
         )
-    if ctx.checks_accounts:
-        shares = ctx.thresholds["unknown_account_share"]
-        for share, severity in ((shares["warn"], warn), (shares["fail"], fail)):
-            expectations.append(
-                severity(
-                    gxe.ExpectColumnValuesToNotBeNull(
-                        column="known_account_id",
-                        mostly=1 - share,
-                        notes="account_id names an account of the accounts snapshot",
-                    )
+    for name, severity in EMAIL_COLUMNS.get(entity.name, []):
+        expectations.append(
+            severity(
+                gxe.ExpectColumnValuesToMatchRegex(
+                    column=name,
+                    regex=EMAIL_PATTERN,
+                    notes="an email address such as name@example.com",
                 )
             )
+        )
+    if entity.name == "contracts" and ctx.rated_currencies is not None:
+        expectations.append(
+            fail(
+                gxe.ExpectColumnValuesToBeInSet(
+                    column="active_contract_currency",
+                    value_set=list(ctx.rated_currencies),
+                    notes=f"an active contract's currency needs an fx_rates row on or before "
+                    f"{ctx.run_date} to count in ARR",
+                )
+            )
+        )
+    if ctx.checks_accounts:
+        unknown = ctx.thresholds["unknown_account_share"]
+        # every row naming an unknown account is quarantined (warn); the batch fails only
+        # when such rows are both many and a large share: a broken export, not a stray row
+        expectations.append(
+            quarantine(
+                gxe.ExpectColumnValuesToNotBeNull(
+                    column="known_account_id",
+                    notes="account_id names an account of the accounts snapshot",
+                )
+            )
+        )
+        expectations.append(
+            fail(
+                gxe.ExpectColumnValuesToNotBeNull(
+                    column="known_account_id",
+                    mostly=1 - unknown["fail"],
+                    meta={"min_unexpected_rows": unknown["min_rows"]},
+                    notes="account_id names an account of the accounts snapshot",
+                )
+            )
+        )
     return expectations
 
 

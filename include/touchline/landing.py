@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from touchline.schema import ALL_ENTITIES, ENTITY_BY_NAME, Entity
@@ -195,6 +196,46 @@ def staged_batches(landing_dir: Path, ds: dt.date) -> list[StagedBatch]:
         if manifest.exists() and (folder / f"{entity.name}.parquet").exists():
             found.append(StagedBatch.from_dict(json.loads(manifest.read_text())))
     return found
+
+
+def remove_staged_rows(
+    batch: StagedBatch, row_numbers: Iterable[int]
+) -> tuple[StagedBatch, pa.Table]:
+    """Take the rows ``row_numbers`` (0-based record numbers) out of a staged batch.
+
+    The batch is rewritten without them (same schema, one atomic rename) and its manifest
+    counts the rows left; returns the batch as it now is and the removed rows, each with its
+    record number in ``_row``.
+    """
+    wanted = pa.array(sorted(set(row_numbers)), pa.int64())
+    if not len(wanted):
+        return batch, pa.table({})
+    source = pq.ParquetFile(batch.path)
+    temporary = batch.path.with_name(f".{batch.entity}.{uuid.uuid4().hex}.partial")
+    removed: list[pa.Table] = []
+    offset = kept = 0
+    try:
+        with pq.ParquetWriter(temporary, source.schema_arrow, **PARQUET_OPTIONS) as writer:
+            for record_batch in source.iter_batches():
+                numbers = pa.array(range(offset, offset + record_batch.num_rows), pa.int64())
+                offset += record_batch.num_rows
+                out = pc.is_in(numbers, value_set=wanted)
+                table = pa.Table.from_batches([record_batch])
+                if out.true_count:
+                    taken = table.append_column("_row", numbers).filter(out)
+                    removed.append(taken)
+                keep = table.filter(pc.invert(out))
+                kept += keep.num_rows
+                writer.write_table(keep)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    os.replace(temporary, batch.path)
+    changed = StagedBatch(batch.entity, batch.ds, batch.path, kept, batch.source)
+    manifest = json.loads(batch.manifest.read_text()) | changed.as_dict()
+    batch.manifest.write_text(json.dumps(manifest, indent=2) + "\n")
+    schema = source.schema_arrow.append(pa.field("_row", pa.int64()))
+    return changed, pa.concat_tables(removed) if removed else schema.empty_table()
 
 
 def publish_staged(

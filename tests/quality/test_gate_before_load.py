@@ -199,7 +199,7 @@ def test_unknown_accounts_between_the_shares_warn_and_pass(tmp_path):
     assert [(o["column"], o["severity"], o["unexpected_count"]) for o in warned] == [
         ("known_account_id", "warn", 2)
     ]
-    assert {tuple(r.values()) for r in warned[0]["sample_ids"]} == {("t1",), ("t2",)}
+    assert {tuple(r.values()) for r in warned[0]["sample_ids"]} == {("t1", "zz1"), ("t2", "zz2")}
 
 
 def test_volume_against_the_previous_run(tmp_path):

@@ -71,6 +71,12 @@ class Outcome:
     counted: bool = False  # judged row by row: counts merged over chunks
     id_columns: tuple[str, ...] = ()
     notes: str | None = None
+    # judged as failed only from this many unexpected rows on (the expectation's
+    # ``meta["min_unexpected_rows"]``): a share of a small batch is no pattern
+    min_unexpected_rows: int | None = None
+    message: str | None = None  # the verdict in words, for checks that are not GX's own
+    quarantines: bool = False  # rows failing it are held back from the landing
+    expectation_object: Any = field(default=None, repr=False, compare=False)
 
     @property
     def failed(self) -> bool:
@@ -129,6 +135,9 @@ class Outcome:
             "sample_values": _plain(self.sample_values),
             "sample_ids": self.sample_ids,
             "notes": self.notes,
+            "min_unexpected_rows": self.min_unexpected_rows,
+            "message": self.message,
+            "quarantines": self.quarantines,
             "location": self.location,
             "error": self.error,
         }
@@ -203,6 +212,9 @@ class Validator:
                 _SEVERITY.get(str(getattr(e.severity, "value", e.severity)), FAIL),
                 id_columns=id_columns,
                 notes=e.notes if isinstance(e.notes, str) else None,
+                min_unexpected_rows=(e.meta or {}).get("min_unexpected_rows"),
+                quarantines=bool((e.meta or {}).get("quarantine")),
+                expectation_object=e,
             )
             for e in registered.expectations
         }
@@ -228,6 +240,30 @@ class Validator:
         for outcome in outcomes.values():
             _settle(outcome)
         return list(outcomes.values()), rows, time.monotonic() - started
+
+    def unexpected_rows(self, outcome: Outcome, chunks: Iterable[pd.DataFrame]) -> list[int]:
+        """Every row number (``_row``) the row-level expectation of ``outcome`` did not meet.
+
+        A second pass over the batch with the one expectation, asking for all of its
+        unexpected rows (the first pass keeps a few, to name them).
+        """
+        expectation = outcome.expectation_object.copy()
+        expectation.id = None
+        suite = self.context.suites.add_or_update(
+            gx.ExpectationSuite(
+                name=f"{outcome.dataset}.{outcome.frame}.unexpected", expectations=[expectation]
+            )
+        )
+        definition = self._definition(suite.name)
+        result_format = {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW_COLUMN]}
+        found: list[int] = []
+        for chunk in chunks:
+            batch = definition.get_batch(batch_parameters={"dataframe": chunk})
+            result = batch.validate(suite, result_format=result_format)
+            for single in result.results:
+                rows = (single.to_json_dict().get("result") or {}).get("unexpected_index_list")
+                found += [int(row[ROW_COLUMN]) for row in rows or []]
+        return sorted(found)
 
 
 def _kwargs(expectation) -> dict[str, Any]:
@@ -304,6 +340,9 @@ def _settle(outcome: Outcome) -> None:
         return
     if not outcome.counted:
         return  # GX's own verdict, already folded over the chunks
+    if outcome.min_unexpected_rows and outcome.unexpected_count < outcome.min_unexpected_rows:
+        outcome.success = True
+        return
     denominator = outcome._denominator()
     mostly = outcome.kwargs.get("mostly")
     if mostly is None or mostly >= 1:

@@ -27,14 +27,30 @@ from touchline import warehouse
 from touchline.config import Settings
 from touchline.landing import (
     StagedBatch,
+    drop_dir,
     previous_partition,
     publish_staged,
     staged_batches,
 )
-from touchline.quality import report
-from touchline.quality.engine import CHUNK_ROWS, ROW_COLUMN, Outcome, Validator, frames
-from touchline.quality.suites import Baseline, ExportContext, LoadContext, Suites, load
-from touchline.schema import ALL_ENTITIES, ENTITY_BY_NAME, Entity, Kind
+from touchline.quality import quarantine, report
+from touchline.quality.engine import (
+    CHUNK_ROWS,
+    FAIL,
+    ROW_COLUMN,
+    WARN,
+    Outcome,
+    Validator,
+    frames,
+)
+from touchline.quality.suites import (
+    Baseline,
+    ExportContext,
+    LoadContext,
+    SuiteError,
+    Suites,
+    load,
+)
+from touchline.schema import ALL_ENTITIES, API_ENTITIES, ENTITY_BY_NAME, Entity, Kind
 from touchline.sources.filedrop import physical_line
 
 log = logging.getLogger(__name__)
@@ -42,6 +58,7 @@ log = logging.getLogger(__name__)
 SHOWN_FAILURES = 8
 VALUE_EXPECTATIONS = {
     "expect_column_values_to_be_in_set",
+    "expect_column_values_to_match_regex",
     "expect_column_values_to_be_between",
     "expect_column_pair_values_a_to_be_greater_than_b",
 }
@@ -110,6 +127,98 @@ def _known_accounts(con, landing_dir: Path, run_date: dt.date, staged: list[Stag
         )
     else:
         con.execute("create or replace temp table known_accounts (account_id varchar)")
+
+
+def _rated_currencies(
+    con, landing_dir: Path, run_date: dt.date, staged: list[StagedBatch]
+) -> tuple[str, ...] | None:
+    """Currencies the build can convert to USD on the run date; None without any rates.
+
+    The rule of ``int_account_arr_daily``: the fx_rates snapshot of the run date (today's
+    staged file, else the newest landed one on or before it), its rows on or before that
+    day, currencies compared upper-cased.
+    """
+    files = [str(b.path) for b in staged if b.entity == "fx_rates"]
+    if not files:
+        landed = previous_partition(landing_dir, "fx_rates", run_date, 0)
+        if landed is None:
+            return None
+        files = [str(landed[1])]
+    try:
+        found = con.execute(
+            "select distinct upper(currency) from read_parquet(?) "
+            "where as_of_date <= ? and currency is not null and rate_to_usd is not null "
+            "order by 1",
+            [files, run_date],
+        ).fetchall()
+    except duckdb.Error:
+        return None  # the fx_rates batch's own suite names its missing columns
+    return tuple(row[0] for row in found)
+
+
+def _active_contract_currency(path: Path, run_date: dt.date) -> str | None:
+    """SQL for the currency of a contract counting towards ARR on the run date, else null.
+
+    The contracts ``int_account_arr_daily`` converts: active (or no status) and started.
+    """
+    names = set(pq.ParquetFile(path).schema_arrow.names)
+    if not {"currency", "start_date"} <= names:
+        return None  # the suite names the missing column
+    status = "coalesce(batch.status, 'active')" if "status" in names else "'active'"
+    return (
+        f"case when {status} = 'active' and batch.start_date <= date '{run_date.isoformat()}' "
+        "then upper(batch.currency) end as active_contract_currency"
+    )
+
+
+def _missing_file(
+    batch: StagedBatch, paths: Settings, run_date: dt.date, thresholds: dict[str, Any]
+) -> Outcome | None:
+    """A drop file that was not there, told apart from one with a header and no rows.
+
+    Event files carry only new records, so a missing one loses that day's records for good
+    unless it is dropped again; an optional snapshot (snoozes) read as empty lifts every
+    row of it. Severity per entity from ``missing_file`` in thresholds.yml.
+    """
+    entity = ENTITY_BY_NAME[batch.entity]
+    if batch.source is not None or entity in API_ENTITIES or entity.required_file:
+        return None
+    rules = thresholds.get("missing_file") or {}
+    severity = rules.get(entity.name, rules.get("default", WARN))
+    if severity not in (FAIL, WARN):
+        raise SuiteError(
+            f"thresholds.yml, before_load.missing_file.{entity.name}: {severity!r}; "
+            "expected warn or fail"
+        )
+    expected = drop_dir(paths.source_dir, run_date) / f"{entity.name}.csv"
+    if entity.kind is Kind.EVENT:
+        effect = (
+            "read as no new records: that day's records are lost unless the file is dropped "
+            "again (a file with only the header row says there were none)"
+        )
+    else:
+        effect = f"read as an empty snapshot: no {entity.name} hold from this date"
+    return Outcome(
+        entity.name,
+        "file",
+        "expect_file_in_drop",
+        {"file": str(expected)},
+        severity,
+        success=False,
+        aggregate=True,
+        location=str(expected),
+        message=f"no {entity.name} file in the drop ({expected} missing); {effect}",
+    )
+
+
+def _reason(outcome: Outcome) -> str:
+    """Why a row was quarantined, in a few words."""
+    if outcome.column == "known_account_id":
+        return "account_id is in neither today's accounts snapshot nor the previous one"
+    expected = report.expected_text(outcome.as_dict())
+    return f"{outcome.column}: {outcome.expectation}" + (
+        f", expected {expected}" if expected else ""
+    )
 
 
 def _read(
@@ -194,23 +303,31 @@ def _validate_batch(
     batch: StagedBatch,
     paths: Settings,
     run_date: dt.date,
+    rated_currencies: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     entity = ENTITY_BY_NAME[batch.entity]
     checks_accounts = entity.name != "accounts" and "account_id" in entity.by_name
+    thresholds = suites.thresholds["before_load"]
+    currency = (
+        _active_contract_currency(batch.path, run_date) if entity.name == "contracts" else None
+    )
     context = LoadContext(
         entity=entity,
         run_date=run_date,
-        thresholds=suites.thresholds["before_load"],
+        thresholds=thresholds,
         baseline=_baseline(paths.landing_dir, entity, run_date),
         checks_accounts=checks_accounts,
+        rated_currencies=rated_currencies if currency else None,
     )
     join = ""
-    known = ""
+    extra = ""
     if checks_accounts:
         join = "left join known_accounts as known on batch.account_id = known.account_id"
-        known = ", known.account_id as known_account_id"
+        extra += ", known.account_id as known_account_id"
+    if currency and rated_currencies is not None:
+        extra += f", {currency}"
     rows_sql = (
-        f"select batch.* exclude (file_row_number), batch.file_row_number as {ROW_COLUMN}{known} "
+        f"select batch.* exclude (file_row_number), batch.file_row_number as {ROW_COLUMN}{extra} "
         f"from read_parquet(?, file_row_number = true) as batch {join}"
     )
     key_columns = ", ".join(f'"{name}"' for name in entity.key)
@@ -222,18 +339,36 @@ def _validate_batch(
         "rows": (suites.landed.rows_suite(context), rows_sql),
         "keys": (suites.landed.keys_suite(context), keys_sql),
     }
+    # offending rows are named by their key and, where the entity has one, their account
+    row_ids = entity.key + (("account_id",) if "account_id" in entity.by_name else ())
+    row_ids = tuple(dict.fromkeys(row_ids))
     outcomes: list[Outcome] = []
     rows, seconds = 0, 0.0
     for frame, (expectations, sql) in by_frame.items():
         chunks = _read(con, sql, [str(batch.path)], entity.key if frame == "keys" else ())
         found, counted, took = validator.validate(
-            entity.name, frame, _suite(expectations), chunks, entity.key
+            entity.name,
+            frame,
+            _suite(expectations),
+            chunks,
+            entity.key if frame == "keys" else row_ids,
         )
         outcomes += found
         rows = max(rows, counted)
         seconds += took
     _locate(outcomes, batch)
+    missing = _missing_file(batch, paths, run_date, thresholds)
+    if missing is not None:
+        outcomes.append(missing)
+    held_back: dict[int, list[str]] = {}
+    started = time.monotonic()
+    for outcome in outcomes:
+        if outcome.quarantines and outcome.counted and outcome.unexpected_count:
+            for row in validator.unexpected_rows(outcome, _read(con, rows_sql, [str(batch.path)])):
+                held_back.setdefault(row, []).append(_reason(outcome))
+    seconds += time.monotonic() - started
     return {
+        "held_back": held_back,
         "name": entity.name,
         "rows": rows,
         "seconds": round(seconds, 3),
@@ -264,19 +399,22 @@ def gate_before_load(
             f"gate before load for {run_date}: no staged batch for {', '.join(missing)}; "
             "the extract tasks must run first"
         )
+    quarantine.forget(paths.output_dir, run_date)
     validator = Validator()
     datasets = []
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
         _known_accounts(con, paths.landing_dir, run_date, staged)
+        rated = _rated_currencies(con, paths.landing_dir, run_date, staged)
         for batch in staged:
-            datasets.append(_validate_batch(validator, suites, con, batch, paths, run_date))
+            datasets.append(_validate_batch(validator, suites, con, batch, paths, run_date, rated))
             log.info(
                 "validated %s: %d rows in %.2fs",
                 batch.entity,
                 datasets[-1]["rows"],
                 datasets[-1]["seconds"],
             )
+    held = _hold_back(paths, run_date, staged, datasets)
     return _conclude(
         paths,
         run_date,
@@ -288,7 +426,36 @@ def gate_before_load(
             "published": [p.entity for p in publish_staged(paths.landing_dir, run_date, wanted)]
         },
         kept="the staged batches were not published; the landing and the warehouse are unchanged",
+        extra=held,
     )
+
+
+def _hold_back(
+    paths: Settings, run_date: dt.date, staged: list[StagedBatch], datasets: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Quarantine the rows that failed a quarantining expectation, when the batch lands.
+
+    Nothing is taken out when an expectation of severity fail failed: nothing lands then.
+    """
+    pending = [(b, d, d.pop("held_back")) for b, d in zip(staged, datasets, strict=True)]
+    if any(o.failed for d in datasets for o in d["outcomes"]):
+        return {}
+    held = []
+    for batch, dataset, reasons in pending:
+        if not reasons:
+            continue
+        _, rows = quarantine.quarantine(batch, reasons, paths.output_dir, run_date)
+        dataset["quarantined"] = rows.rows
+        held.append(rows.as_dict())
+        log.warning(
+            "quarantined %d row(s) of %s (not landed): %s", rows.rows, batch.entity, rows.path
+        )
+    if not held:
+        return {}
+    return {
+        "quarantined_rows": sum(h["rows"] for h in held),
+        "quarantine": held,
+    }
 
 
 # -- before export --------------------------------------------------------------------------
@@ -351,6 +518,7 @@ def _conclude(
     seconds: float,
     on_pass,
     kept: str,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     outcomes: list[Outcome] = [o for d in datasets for o in d["outcomes"]]
     failed = [o for o in outcomes if o.failed]
@@ -364,6 +532,7 @@ def _conclude(
         "seconds": round(seconds, 3),
         "message": message,
         "datasets": [{**d, "outcomes": [o.as_dict() for o in d["outcomes"]]} for d in datasets],
+        **(extra or {}),
     }
     html_report = report.record(paths.output_dir, run_date, part)
     for outcome in warned:
@@ -377,6 +546,7 @@ def _conclude(
         "warnings": len(warned),
         "seconds": round(seconds, 2),
         "report": str(html_report),
+        **(extra or {}),
     }
     summary.update(on_pass())
     log.info("%s passed for %s: %s", title, run_date, summary)
@@ -385,6 +555,8 @@ def _conclude(
 
 def describe(outcome: Outcome) -> str:
     """One line: the dataset, the expectation, what was observed and the offending ids."""
+    if outcome.message:
+        return f"{outcome.dataset}: {outcome.message}"
     what = outcome.expectation
     if outcome.column:
         what += f" on {outcome.column!r}"

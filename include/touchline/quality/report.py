@@ -139,6 +139,8 @@ def _outcome_status(outcome: dict[str, Any]) -> str:
 
 
 def _observed(outcome: dict[str, Any]) -> str:
+    if outcome.get("message"):
+        return outcome["message"]
     if outcome.get("error"):
         return "error: " + outcome["error"]
     if outcome.get("aggregate"):
@@ -167,6 +169,8 @@ def expected_text(outcome: dict[str, Any]) -> str:
         bits.append(f"= {kwargs['value']}")
     if kwargs.get("mostly") is not None:
         bits.append(f"for at least {kwargs['mostly']:.0%} of rows")
+    if outcome.get("min_unexpected_rows"):
+        bits.append(f"failing from {outcome['min_unexpected_rows']} unexpected rows on")
     if outcome.get("notes"):
         bits.append(f"({outcome['notes']})")
     return ", ".join(bits)
@@ -199,6 +203,20 @@ def render_html(report: dict[str, Any]) -> str:
         out.append(f"<h2 id='{e(part['step'])}'>{e(part['title'])} {_badge(part['status'])}</h2>")
         if part.get("message"):
             out.append(f"<pre>{e(part['message'])}</pre>")
+        held = part.get("quarantine") or []
+        if held:
+            out.append(
+                f"<p><b>{part.get('quarantined_rows', 0):,} row(s) quarantined</b>: not landed, "
+                "the other rows were. Each file lists the row's drop file, line and reason, "
+                "then its values, to correct and drop again.</p>"
+                "<table><tr><th>dataset</th><th class=num>rows</th><th>file</th></tr>"
+            )
+            for entry in held:
+                out.append(
+                    f"<tr><td>{e(entry['entity'])}</td><td class=num>{entry['rows']:,}</td>"
+                    f"<td><code>{e(entry['file'])}</code></td></tr>"
+                )
+            out.append("</table>")
         datasets = part.get("datasets", [])
         if not datasets:
             continue

@@ -36,6 +36,17 @@ def warn(expectation):
     return expectation
 
 
+def quarantine(expectation):
+    """A row failing ``expectation`` is held back from the landing; the other rows land.
+
+    Severity warn: the night goes on. The rows go to ``quality/<D>/quarantine/<entity>.csv``
+    with their file, line and reason. For row-level expectations of the rows frame.
+    """
+    expectation.severity = "warning"
+    expectation.meta = {**(expectation.meta or {}), "quarantine": True}
+    return expectation
+
+
 @dataclass(frozen=True)
 class Baseline:
     """The earlier partition a batch's volume is compared with."""
@@ -53,6 +64,8 @@ class LoadContext:
     thresholds: dict[str, Any]
     baseline: Baseline | None
     checks_accounts: bool  # the batch has a known_account_id column to judge
+    # currencies with an fx_rates row on or before the run date (None: no rates to judge by)
+    rated_currencies: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
