@@ -5,11 +5,18 @@
 ``airflow dags test`` for the requested logical date with the paths as the run's params.
 The run's final state is read back from the metadata DB, so a failed task means a non-zero
 exit and a readable message naming the task and its error.
+
+One run at a time per warehouse, and per date in an Airflow home: a run holds a lock on
+each (``<warehouse state>/run.lock``, ``runs/<date>/run.lock``) for its whole length, with
+its date, pid and log written in the lock file, and a second run is refused at once with
+what the first one is. Each run logs to its own file, ``runs/<date>/<started>-<pid>.log``;
+``runs/<date>.log`` links to the latest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
@@ -17,6 +24,8 @@ import re
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +39,10 @@ ON_DATE = "substr(logical_date, 1, 10) = ?"  # logical dates are stored as 'YYYY
 
 class PipelineError(RuntimeError):
     """The DAG run did not succeed."""
+
+
+class RunInProgress(PipelineError):
+    """Another run holds the warehouse (or the date): this one did not start."""
 
 
 @dataclass(frozen=True)
@@ -95,13 +108,93 @@ def ensure_airflow(paths: Settings) -> None:
     stamp.write_text("ready\n")
 
 
+def run_log_path(paths: Settings, run_date: dt.date, started: dt.datetime, pid: int) -> Path:
+    """This run's own log file: two runs never share one."""
+    stamp = started.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return airflow_home(paths) / "runs" / run_date.isoformat() / f"{stamp}-{pid}.log"
+
+
+def _link_latest(log_path: Path, run_date: dt.date) -> None:
+    """Point ``runs/<date>.log`` at this run's log (replaced atomically)."""
+    latest = log_path.parent.with_name(f"{run_date.isoformat()}.log")
+    scratch = latest.with_name(f".{latest.name}.{os.getpid()}")
+    scratch.unlink(missing_ok=True)
+    scratch.symlink_to(log_path.relative_to(latest.parent))
+    scratch.replace(latest)
+
+
+@contextmanager
+def _holding(lock_file: Path, what: str, holder: dict[str, str | int]) -> Iterator[None]:
+    """Hold ``lock_file`` for the block, or raise :class:`RunInProgress` naming its holder."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            raise RunInProgress(_refusal(what, handle.read(), holder)) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps(holder) + "\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.truncate(0)  # released: the next reader finds no holder
+
+
+def _refusal(what: str, recorded: str, mine: dict[str, str | int]) -> str:
+    try:
+        other = json.loads(recorded)
+    except ValueError:
+        other = {}  # the holder has not written itself down yet
+    known = [f"pid {other['pid']}"] if other.get("pid") else []
+    if other.get("started_at"):
+        known.append(f"started {other['started_at']}")
+    if other.get("log"):
+        known.append(f"log {other['log']}")
+    holds = f"another touchline run holds {what}"
+    if other.get("run_date"):
+        holds += f" for {other['run_date']}"
+    if known:
+        holds += f" ({', '.join(known)})"
+    return (
+        f"{holds}; this run of {mine['run_date']} did not start: wait for that run to end "
+        "(or stop it), then run again"
+    )
+
+
 def run_dag(paths: Settings, run_date: dt.date) -> DagRunOutcome:
-    """Run the nightly DAG for ``run_date`` via ``airflow dags test``; raise if it failed."""
+    """Run the nightly DAG for ``run_date`` via ``airflow dags test``; raise if it failed.
+
+    Raises :class:`RunInProgress` at once when another run holds the warehouse or the date.
+    """
+    started = dt.datetime.now(dt.UTC)
+    log_path = run_log_path(paths, run_date, started, os.getpid())
+    holder = {
+        "run_date": run_date.isoformat(),
+        "pid": os.getpid(),
+        "started_at": started.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "log": str(log_path),
+    }
+    with ExitStack() as held:
+        held.enter_context(
+            _holding(paths.state_dir / "run.lock", f"the warehouse {paths.warehouse}", holder)
+        )
+        held.enter_context(
+            _holding(
+                log_path.parent / "run.lock",
+                f"the date in the Airflow home {airflow_home(paths)}",
+                holder,
+            )
+        )
+        return _run_held(paths, run_date, log_path)
+
+
+def _run_held(paths: Settings, run_date: dt.date, log_path: Path) -> DagRunOutcome:
     ensure_airflow(paths)
     env = airflow_env(paths)
-    logs = airflow_home(paths) / "runs"
-    logs.mkdir(parents=True, exist_ok=True)
-    log_path = logs / f"{run_date.isoformat()}.log"
+    _link_latest(log_path, run_date)
     _delete_previous_run(paths, run_date)
     conf = json.dumps(paths.as_params())
     log.info("running %s for %s through Airflow (log: %s)", DAG_ID, run_date, log_path)
