@@ -24,7 +24,8 @@ import re
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,10 +165,17 @@ def _refusal(what: str, recorded: str, mine: dict[str, str | int]) -> str:
     )
 
 
-def run_dag(paths: Settings, run_date: dt.date) -> DagRunOutcome:
+# what `airflow dags test` logs as it starts and ends each task
+TASK_EVENT = re.compile(r"\[DAG TEST\] (?P<event>starting|end task) task_id=(?P<task>\S+)")
+TaskEvents = Callable[[str, str], object]
+
+
+def run_dag(paths: Settings, run_date: dt.date, on_task: TaskEvents | None = None) -> DagRunOutcome:
     """Run the nightly DAG for ``run_date`` via ``airflow dags test``; raise if it failed.
 
     Raises :class:`RunInProgress` at once when another run holds the warehouse or the date.
+    ``on_task(event, task_id)`` hears each task start (``"starting"``) and end
+    (``"end task"``) as the run logs it.
     """
     started = dt.datetime.now(dt.UTC)
     log_path = run_log_path(paths, run_date, started, os.getpid())
@@ -188,23 +196,46 @@ def run_dag(paths: Settings, run_date: dt.date) -> DagRunOutcome:
                 holder,
             )
         )
-        return _run_held(paths, run_date, log_path)
+        return _run_held(paths, run_date, log_path, on_task)
 
 
-def _run_held(paths: Settings, run_date: dt.date, log_path: Path) -> DagRunOutcome:
+def _run_held(
+    paths: Settings, run_date: dt.date, log_path: Path, on_task: TaskEvents | None
+) -> DagRunOutcome:
     ensure_airflow(paths)
     env = airflow_env(paths)
     _link_latest(log_path, run_date)
     _delete_previous_run(paths, run_date)
     conf = json.dumps(paths.as_params())
     log.info("running %s for %s through Airflow (log: %s)", DAG_ID, run_date, log_path)
-    completed = _airflow(
-        ["dags", "test", DAG_ID, run_date.isoformat(), "--conf", conf], env, log_file=log_path
-    )
+    command = [str(Path(sys.executable).with_name("airflow")), "dags", "test", DAG_ID]
+    command += [run_date.isoformat(), "--conf", conf]
+    with open(log_path, "w", encoding="utf-8") as handle:
+        process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    returncode = _follow(process, log_path, on_task)
     outcome = _read_outcome(paths, run_date, log_path)
-    if completed.returncode != 0 or outcome.state != "success":
-        raise PipelineError(_failure_message(outcome, log_path, completed.returncode))
+    if returncode != 0 or outcome.state != "success":
+        raise PipelineError(_failure_message(outcome, log_path, returncode))
     return outcome
+
+
+def _follow(process: subprocess.Popen, log_path: Path, on_task: TaskEvents | None) -> int:
+    """Wait for ``process``, telling ``on_task`` the task events its log file gains."""
+    if on_task is None:
+        return process.wait()
+    partial = ""
+    with open(log_path, encoding="utf-8", errors="replace") as reading:
+        while True:
+            ended = process.poll() is not None
+            partial += reading.read()
+            *lines, partial = partial.split("\n")
+            for line in lines:
+                found = TASK_EVENT.search(line)
+                if found:
+                    on_task(found["event"], found["task"])
+            if ended:
+                return process.returncode
+            time.sleep(0.2)  # the display's refresh, not a synchronisation
 
 
 def _metadata_db(paths: Settings) -> Path:

@@ -38,6 +38,7 @@ from pathlib import Path
 import psutil
 
 from touchline.config import DAG_ID, REPO_ROOT, Settings, settings
+from touchline.progress import step
 
 SCALES = {
     "tiny": (300, 10),  # a smoke run of the benchmark itself
@@ -82,9 +83,12 @@ def measure(name: str, command: list[str], env: dict[str, str], rows: int = 0) -
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
     reader.start()
-    while process.poll() is None:
-        peak = max(peak, _tree_rss(watched))
-        time.sleep(0.1)
+    # a live line on a terminal; off one, the stage's own result line is the only line
+    with step(f"bench stage {name}", unit="", line=False) as progress:
+        while process.poll() is None:
+            peak = max(peak, _tree_rss(watched))
+            progress.note(f"peak {peak / 2**20:,.0f} MB")
+            time.sleep(0.1)
     reader.join()
     seconds = time.monotonic() - started
     if process.returncode != 0:

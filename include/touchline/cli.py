@@ -69,27 +69,39 @@ def _add_path_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _run_dag(paths: Settings, run_date: dt.date):
+    """The nightly DAG through Airflow, its tasks shown as they finish."""
     from touchline.airflow_local import run_dag
+    from touchline.progress import step
 
+    with step(f"running the nightly DAG for {run_date}", unit="tasks done") as progress:
+
+        def on_task(event: str, task_id: str) -> None:
+            if event == "starting":
+                progress.note(task_id)
+            else:
+                progress.advance()
+
+        return run_dag(paths, run_date, on_task=on_task)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
     paths = _paths(args)
     _require_drops(args, paths, [args.date])
-    outcome = run_dag(paths, args.date)
+    outcome = _run_dag(paths, args.date)
     print(f"{outcome.run_id}: {outcome.state}")
     _print_summary(paths.output_dir / args.date.isoformat())
     return 0
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from touchline.airflow_local import run_dag
-
     if args.end < args.start:
         raise SystemExit("touchline backfill: --end is before --start")
     paths = _paths(args)
     days = [args.start + dt.timedelta(days=n) for n in range((args.end - args.start).days + 1)]
     _require_drops(args, paths, days)
     for day in days:
-        outcome = run_dag(paths, day)
+        outcome = _run_dag(paths, day)
         print(f"{day}: {outcome.state}")
     return 0
 
@@ -124,24 +136,27 @@ def cmd_dev_servers(args: argparse.Namespace) -> int:
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from touchline.demo.generator import generate
+    from touchline.progress import step
 
-    summary = generate(
-        args.out,
-        accounts=args.accounts,
-        days=args.days,
-        seed=args.seed,
-        end_date=args.end_date,
-        usage_format=args.usage_format,
-        compress=args.gzip,
-    )
+    with step("generating demo data", total=args.days, unit="days") as progress:
+        summary = generate(
+            args.out,
+            accounts=args.accounts,
+            days=args.days,
+            seed=args.seed,
+            end_date=args.end_date,
+            usage_format=args.usage_format,
+            compress=args.gzip,
+            on_day=lambda _: progress.advance(),
+        )
     print(summary)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from touchline.airflow_local import run_dag
     from touchline.demo.generator import generate
     from touchline.extract import land_history
+    from touchline.progress import step
 
     base = settings()
     paths = base.with_overrides(
@@ -152,17 +167,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(
         f"Generating demo data ({args.accounts} accounts, {args.days} days) in {paths.source_dir}"
     )
-    summary = generate(
-        paths.source_dir,
-        accounts=args.accounts,
-        days=args.days,
-        seed=args.seed,
-        end_date=args.end_date,
-    )
+    with step("generating demo data", total=args.days, unit="days") as progress:
+        summary = generate(
+            paths.source_dir,
+            accounts=args.accounts,
+            days=args.days,
+            seed=args.seed,
+            end_date=args.end_date,
+            on_day=lambda _: progress.advance(),
+        )
     first, last = summary.dates
     history = [first + dt.timedelta(days=n) for n in range((last - first).days)]
     print(f"Landing the history ({first} to {history[-1] if history else first})")
-    land_history(paths, history)
+    with step("landing the history", total=len(history), unit="days") as progress:
+        land_history(paths, history, on_day=lambda day: progress.advance())
     os.environ.setdefault("TOUCHLINE_OUTBOX", str(paths.output_dir / "outbox"))
     if "TOUCHLINE_LEDGER" not in os.environ:
         # the demo regenerates its book (and its servers start empty): a ledger of its own,
@@ -179,7 +197,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         os.environ.update(server_env(servers))
     try:
         print(f"Running the nightly DAG for {last} through Airflow")
-        outcome = run_dag(paths, last)
+        outcome = _run_dag(paths, last)
         print(f"{outcome.run_id}: {outcome.state} (Airflow log: {outcome.log_path})")
         _print_summary(paths.output_dir / last.isoformat(), warehouse=paths.warehouse)
         _print_exports(paths, servers)

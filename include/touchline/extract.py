@@ -6,7 +6,8 @@ import datetime as dt
 import logging
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from touchline.config import Settings
 from touchline.landing import land_entities, publish_staged, stage_entities, stage_table
@@ -44,21 +45,37 @@ def land_family(family: str, run_date: dt.date, paths: Settings) -> dict:
     }
 
 
-def land_history(paths: Settings, dates: list[dt.date], workers: int | None = None) -> None:
+def land_history(
+    paths: Settings,
+    dates: list[dt.date],
+    workers: int | None = None,
+    on_day: Callable[[dt.date], object] | None = None,
+) -> None:
     """Land every family for each of ``dates``: the trusted history before a first nightly run.
 
     History goes straight to the partitions; every nightly run after it passes the gate. Days
     are independent (each has its own partitions and staging folder), so they land in
-    ``workers`` processes at once (default: one per core).
+    ``workers`` processes at once (default: one per core). ``on_day`` is called with each
+    day as it is landed.
     """
     workers = min(workers or os.cpu_count() or 1, len(dates))
     if workers <= 1:
         for day in dates:
             land_day(paths, day)
+            if on_day is not None:
+                on_day(day)
         return
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for _ in pool.map(land_day, [paths] * len(dates), dates):
-            pass  # the first failure raises here
+        pending = {pool.submit(land_day, paths, day): day for day in dates}
+        try:
+            for landed in as_completed(pending):
+                landed.result()  # the first failure raises here
+                if on_day is not None:
+                    on_day(pending[landed])
+        except BaseException:
+            for future in pending:
+                future.cancel()  # the days not started yet
+            raise
 
 
 def land_day(paths: Settings, day: dt.date) -> None:

@@ -10,6 +10,7 @@ then simulated day by day with per-account state only, so memory does not grow w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -115,11 +116,12 @@ def generate(
     end_date: date = DEFAULT_END_DATE,
     usage_format: str = "csv.gz",
     compress: bool = False,
+    on_day: Callable[[str], object] | None = None,
 ) -> DemoSummary:
     """Write `days` daily drops ending on `end_date` for a book of `accounts` accounts.
 
     ``compress`` writes every CSV file gzipped (``<entity>.csv.gz``); the usage events follow
-    ``usage_format``.
+    ``usage_format``. ``on_day`` is called with each day's date once its drop is written.
     """
     if accounts < 1:
         raise ValueError(f"accounts must be at least 1, got {accounts}")
@@ -181,6 +183,8 @@ def generate(
             for a in np.flatnonzero(book.churn_day == day).tolist()
         ]
         rows["churn_events"] += files.write_rows(csv_path("churn_events"), "churn_events", churn)
+        if on_day is not None:
+            on_day(clock.date(day))
 
     return DemoSummary(
         out_dir=out_dir,
