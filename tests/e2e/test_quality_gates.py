@@ -186,8 +186,11 @@ def test_out_of_range_csat_stops_before_load(state):
 
 
 def test_unknown_accounts_above_the_fail_share_stop_before_load(state):
+    """Above the fail share and at least min_rows (10) of them: a broken export, not a slip."""
+
     def strangers(header, rows):
-        for row in rows[: max(1, len(rows) // 5)]:
+        assert len(rows) >= 10, "the generated drop has too few activities on this date"
+        for row in rows[: max(10, len(rows) // 5)]:
             row["account_id"] = "acc-unknown"
         return rows
 
@@ -288,3 +291,31 @@ def test_clean_run_passes_every_gate(state):
     linked = (state["output"] / day / summary["quality"]["report"]).resolve()
     assert linked == (state["output"] / "quality" / day / "report.html").resolve()
     assert "Data quality:    passed" in completed.stdout
+
+
+def test_a_missing_event_file_and_a_stray_row_warn_and_the_night_goes_on(state):
+    """No NPS file today, one activity for an unknown account: both reported, the rest lands."""
+    (state["folder"] / "nps_responses.csv").unlink()
+
+    def stray(header, rows):
+        assert rows, "the generated drop has no activity on this date"
+        rows[0]["account_id"] = "acc-unknown"
+        return rows
+
+    edit(state["folder"], "activities", stray)
+    _, rows = read_rows(state["folder"] / "activities.csv")
+    completed = run_touchline(*state["args"], home=state["home"])
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    day = state["date"].isoformat()
+    quality = state["output"] / "quality" / day
+    report = json.loads((quality / "report.json").read_text())
+    assert report["status"] == "warned"
+    (gate,) = [s for s in report["steps"] if s["step"] == "before_load"]
+    held = quality / "quarantine" / "activities.csv"
+    assert gate["quarantine"] == [{"entity": "activities", "rows": 1, "file": str(held)}]
+    _, quarantined = read_rows(held)
+    assert [r["activity_id"] for r in quarantined] == [rows[0]["activity_id"]]
+    log = (state["home"] / "airflow" / "runs" / f"{day}.log").read_text()
+    assert "nps_responses: no nps_responses file in the drop" in log
+    assert f"quarantined 1 row(s) of activities (not landed): {held}" in log
+    assert "Data quality:    warned" in completed.stdout
