@@ -103,19 +103,37 @@ def gate_before_export() -> dict:
 
 @_final_on_bad_data
 def export_worklists() -> dict:
+    """Write the day's files: from the published warehouse, or a past date's own build."""
     run_date, paths = run_context()
-    return files.export_files(paths.warehouse, paths.output_dir, run_date)
+    past_build = warehouse.past_build_path(paths, run_date)
+    if not past_build.exists():
+        return files.export_files(paths.warehouse, paths.output_dir, run_date)
+    published = warehouse.published_date(paths.warehouse)
+    note = (
+        f"{run_date} is older than the published day {published}: its history rows were "
+        f"recomputed and its files written, but the published warehouse still holds "
+        f"{published} and nothing of {run_date} is sent to any destination"
+    )
+    log.warning(note)
+    summary = files.export_files(
+        past_build,
+        paths.output_dir,
+        run_date,
+        extra={"past_date": {"published_date": published.isoformat(), "note": note}},
+    )
+    past_build.unlink(missing_ok=True)
+    return summary
 
 
 def send_to(destination: str) -> dict:
     """Send the day's difference to one destination; skip when it is not configured."""
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from touchline.exports.run import NotConfigured, export_to
+    from touchline.exports.run import NotConfigured, NotPublished, export_to
 
     run_date, paths = run_context()
     try:
         plan = export_to(destination, paths, run_date)
-    except NotConfigured as exc:
+    except (NotConfigured, NotPublished) as exc:
         raise AirflowSkipException(str(exc)) from None
     return plan.as_dict()

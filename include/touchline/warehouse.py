@@ -119,7 +119,9 @@ def newest_history_day(warehouse: Path) -> dt.date | None:
 def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     """The schema holding ``table`` in the database of ``con`` (None: no such table)."""
     found = con.execute(
-        "select table_schema from information_schema.tables where table_name = ?", [table]
+        "select table_schema from information_schema.tables"
+        " where table_name = ? and table_catalog = current_database()",
+        [table],
     ).fetchone()
     return found[0] if found else None
 
@@ -266,14 +268,112 @@ def candidate_path(paths: Settings) -> Path:
     return paths.warehouse.with_name(f".{paths.warehouse.name}.candidate")
 
 
-def publish_candidate(paths: Settings) -> Path:
-    """Make the candidate the published warehouse (an atomic rename)."""
+# the daily history marts: a past date's rows replace that day's rows in the published file
+DAILY_HISTORY_TABLES = ("fct_account_health_daily", "fct_account_tiers_daily")
+# the stores of landed events: a past date's build holds them whole, with its late records
+EVENT_STORE_TABLES = ("int_usage_events", "int_ticket_versions")
+# the models that carry running state from the last run: dropped after a past date, so the
+# next run folds them again from the facts (late records included)
+CARRIED_TABLES = ("int_account_measure_changes", "int_usage_spans")
+
+
+def published_date(warehouse: Path) -> dt.date | None:
+    """The run date the published warehouse holds (None: nothing published yet)."""
+    return newest_history_day(warehouse)
+
+
+def is_past_date(paths: Settings, run_date: dt.date) -> bool:
+    """Whether ``run_date`` is older than the date the published warehouse holds."""
+    published = published_date(paths.warehouse)
+    return published is not None and run_date < published
+
+
+def past_build_path(paths: Settings, run_date: dt.date) -> Path:
+    """Where a past date's passed build waits for its own files (never published)."""
+    return paths.state_dir / "past" / f"{run_date.isoformat()}.duckdb"
+
+
+def publish_candidate(paths: Settings, run_date: dt.date | None = None) -> Path:
+    """Publish the candidate: an atomic rename, or for a past date only its history rows.
+
+    The published warehouse always holds the newest date. A candidate built for an older
+    date (late data, a backfill, a re-run of yesterday) replaces only that day's rows of the
+    daily history marts and the event stores in the published file; its marts of the day
+    are kept at ``past_build_path`` for that day's own files, never published.
+    """
     candidate = candidate_path(paths)
     if not candidate.exists():
         raise BuildError(f"no built warehouse to publish at {candidate}; run the build first")
+    built_for = run_date or _run_date_of(candidate)
+    published = published_date(paths.warehouse)
+    if published is not None and built_for < published:
+        _merge_past_day(paths, candidate, built_for)
+        kept = past_build_path(paths, built_for)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(candidate, kept)
+        log.info(
+            "%s is older than the published %s: its history rows were merged into %s, which "
+            "still holds %s",
+            built_for,
+            published,
+            paths.warehouse,
+            published,
+        )
+        return paths.warehouse
     os.replace(candidate, paths.warehouse)
     log.info("published %s", paths.warehouse)
     return paths.warehouse
+
+
+def _run_date_of(built: Path) -> dt.date:
+    with duckdb.connect(str(built), read_only=True) as con:
+        schema = table_schema(con, "int_history_days")
+        (day,) = con.execute(
+            f'select max(history_date) from "{schema}".int_history_days'
+        ).fetchone()
+    return day
+
+
+def _merge_past_day(paths: Settings, candidate: Path, day: dt.date) -> None:
+    """Copy a past day's history rows from ``candidate`` into a copy of the published file.
+
+    The copy replaces the published file by one rename, so readers see the old file or the
+    new one. Carried running state is dropped: the next run folds it again from the facts,
+    which now hold the day's late records.
+    """
+    published = paths.warehouse
+    merging = published.with_name(f".{published.name}.merging")
+    for leftover in (merging, merging.with_name(merging.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    shutil.copyfile(published, merging)
+    try:
+        with duckdb.connect(str(merging)) as con:
+            quoted = str(candidate).replace("'", "''")
+            con.execute(f"attach '{quoted}' as past (read_only)")
+            for table in DAILY_HISTORY_TABLES:
+                schema = table_schema(con, table)
+                con.execute(f'delete from "{schema}".{table} where history_date = ?', [day])
+                con.execute(
+                    f'insert into "{schema}".{table} by name '
+                    f'select * from past."{schema}".{table} where history_date = ?',
+                    [day],
+                )
+            for table in EVENT_STORE_TABLES:
+                schema = table_schema(con, table)
+                con.execute(
+                    f'create or replace table "{schema}".{table} as '
+                    f'select * from past."{schema}".{table}'
+                )
+            for table in CARRIED_TABLES:
+                schema = table_schema(con, table)
+                if schema is not None:
+                    con.execute(f'drop table "{schema}".{table}')
+            con.execute("detach past")
+            con.execute("checkpoint")
+        os.replace(merging, published)
+    finally:
+        for leftover in (merging, merging.with_name(merging.name + ".wal")):
+            leftover.unlink(missing_ok=True)
 
 
 def discard_candidate(paths: Settings) -> None:
@@ -289,6 +389,7 @@ def build(paths: Settings, run_date: dt.date, publish: bool = True) -> BuildResu
     published.parent.mkdir(parents=True, exist_ok=True)
     working = published.with_name(f".{published.name}.building")
     discard_candidate(paths)
+    shutil.rmtree(paths.state_dir / "past", ignore_errors=True)
     for leftover in (working, working.with_name(working.name + ".wal")):
         leftover.unlink(missing_ok=True)
     if published.exists():

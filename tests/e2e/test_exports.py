@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 import shutil
 import signal
 import sqlite3
 import subprocess
 
+import duckdb
 import pytest
 
 from tests.conftest import TOUCHLINE, run_touchline
@@ -224,3 +226,62 @@ def test_a_task_completed_in_the_crm_is_not_raised_again(pushed, servers, clock)
             (done["task_key"],),
         ).fetchone()
     assert (status, reason) == ("closed", "completed")
+
+
+def test_a_past_date_recomputes_its_history_and_sends_nothing(pushed, servers):
+    """Re-running a day older than the published one: its own files, no destination touched."""
+    day, next_day = pushed["date"], pushed["date"] + dt.timedelta(days=1)
+    output = pushed["work"] / "output"
+    if not (output / next_day.isoformat()).exists():
+        args = [*pushed["args"][:-1], next_day.isoformat()]
+        completed = run_touchline(*args, home=pushed["home"], extra_env=pushed["env"])
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+    warehouse = pushed["home"] / "warehouse.duckdb"
+    published_before = published_rows(warehouse, next_day)
+    crm_tasks = {key: dict(task["properties"]) for key, task in crm_state(servers).items()}
+    requests = {name: len(server.requests) for name, server in servers.items()}
+    ledger = ledger_rows(pushed["home"])
+    shutil.rmtree(output / day.isoformat())
+
+    completed = run_touchline(*pushed["args"], home=pushed["home"], extra_env=pushed["env"])
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    said = completed.stdout + completed.stderr
+    assert f"{day} is older than the published day {next_day}" in said
+    assert "nothing of" in said and "is sent to any destination" in said
+
+    # nothing reached a destination: only the CRM read-back's searches were made
+    for name in ("slack", "email", "webhook"):
+        assert len(servers[name].requests) == requests[name], name
+    crm_new = servers["crm"].requests[requests["crm"] :]
+    assert all(r.path.endswith("/search") for r in crm_new), [r.path for r in crm_new]
+    assert {k: dict(t["properties"]) for k, t in crm_state(servers).items()} == crm_tasks
+    assert ledger_rows(pushed["home"]) == ledger
+    # the published warehouse still holds the later day, with the past day's history rows
+    assert published_rows(warehouse, next_day) == published_before
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (days,) = con.execute(
+            "select count(*) from main.fct_account_health_daily where history_date = ?", [day]
+        ).fetchone()
+    assert days > 0
+    # the day's own files, the same as on its night
+    with open(output / day.isoformat() / "worklist.csv", encoding="utf-8") as handle:
+        assert list(csv.DictReader(handle)) == pushed["worklist"]
+    summary = json.loads((output / day.isoformat() / "run_summary.json").read_text())
+    assert summary["past_date"]["published_date"] == next_day.isoformat()
+
+
+def published_rows(warehouse, day) -> dict:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        (held,) = con.execute("select max(run_date) from main.fct_touchpoints_due").fetchone()
+        worklist = con.execute("select * from main.csm_worklist order by task_key").fetchall()
+    assert held == day
+    return {"run_date": held, "worklist": worklist}
+
+
+def crm_state(servers) -> dict:
+    return {task["properties"]["touchline_task_key"]: task for task in servers["crm"].tasks()}
+
+
+def ledger_rows(home) -> list:
+    with sqlite3.connect(home / "export_ledger.sqlite") as db:
+        return db.execute("select * from export_ledger order by destination, item_key").fetchall()

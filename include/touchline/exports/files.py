@@ -120,8 +120,13 @@ def _query(con: duckdb.DuckDBPyConnection, columns: list[str], table: str, order
     return con.execute(sql).fetchall()
 
 
-def export_files(warehouse: Path, output_dir: Path, run_date: dt.date) -> dict:
-    """Write the run's work lists; return a summary for the run log and the demo."""
+def export_files(
+    warehouse: Path, output_dir: Path, run_date: dt.date, extra: dict | None = None
+) -> dict:
+    """Write the run's work lists; return a summary for the run log and the demo.
+
+    ``extra``: more entries for ``run_summary.json`` (a past date says so there).
+    """
     output_dir.mkdir(parents=True, exist_ok=True)
     final = output_dir / run_date.isoformat()
     staging = output_dir / f".{run_date.isoformat()}.{uuid.uuid4().hex}.partial"
@@ -140,6 +145,7 @@ def export_files(warehouse: Path, output_dir: Path, run_date: dt.date) -> dict:
             accounts = _query(con, ACCOUNT_COLUMNS, "main.dim_accounts", "account_id")
         summary = _write_all(staging, worklist, automation, accounts, run_date)
         summary["quality"] = _quality(output_dir, run_date, final)
+        summary.update(extra or {})
         (staging / "run_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         _swap_into_place(staging, final)
     except BaseException:

@@ -20,6 +20,38 @@ class NotConfigured(LookupError):
     """The destination has no settings in this deployment."""
 
 
+class NotPublished(LookupError):
+    """The date is not the one the published warehouse holds: nothing of it may be sent."""
+
+
+def check_published(paths: Settings, run_date: dt.date) -> None:
+    """Raise :class:`NotPublished` unless the published warehouse holds ``run_date``.
+
+    Destinations only ever get the newest day: a past date's lists would put tasks back to
+    an older state and archive current ones.
+    """
+    from touchline.warehouse import published_date
+
+    held = published_date(paths.warehouse)
+    if held is None:
+        raise NotPublished(
+            f"nothing is published at {paths.warehouse}; run the nightly pipeline for "
+            f"{run_date} first"
+        )
+    if run_date < held:
+        raise NotPublished(
+            f"{run_date} is older than the published day {held}: destinations only get the "
+            f"newest day, so nothing of {run_date} is sent (its files are in its output "
+            f"folder; `touchline export --date {run_date} --dry-run` shows what was sent "
+            "that day)"
+        )
+    if run_date > held:
+        raise NotPublished(
+            f"{run_date} has not been built: the published warehouse holds {held}; run "
+            f"`touchline run --date {run_date}` first"
+        )
+
+
 def ledger_path(paths: Settings) -> Path:
     value = os.environ.get("TOUCHLINE_LEDGER")
     return Path(value).expanduser().absolute() if value else paths.home / "export_ledger.sqlite"
@@ -32,7 +64,9 @@ def export_to(
     target = destinations.destination(name)
     if target is None:
         raise NotConfigured(f"the {name} destination is not configured in this deployment")
-    day = day or Day.load(paths.warehouse, run_date)
+    if day is None:
+        check_published(paths, run_date)
+        day = Day.load(paths.warehouse, run_date)
     with Ledger(ledger_path(paths)) as ledger:
         return export(target, day, ledger, dry_run=dry_run)
 
@@ -42,5 +76,8 @@ def export_all(
 ) -> list[Plan]:
     """Every configured destination (or those named), one after the other."""
     chosen = names or destinations.enabled()
+    if not chosen:
+        return []
+    check_published(paths, run_date)
     day = Day.load(paths.warehouse, run_date)
     return [export_to(name, paths, run_date, dry_run=dry_run, day=day) for name in chosen]
