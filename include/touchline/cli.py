@@ -106,16 +106,110 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    from touchline.exports.run import export_all
+# what the demo chose for later commands, in $TOUCHLINE_HOME (the demo sets these in its
+# own process only); `touchline export` adopts each one that is not set
+DEMO_SETTINGS = "demo.json"
+DEMO_VARIABLES = ("TOUCHLINE_OUTBOX", "TOUCHLINE_LEDGER", "TOUCHLINE_WAREHOUSE")
 
+
+def _record_demo_settings(paths: Settings, run_date: dt.date) -> Path:
+    """Write the demo's outbox, ledger and warehouse where later commands find them."""
+    recorded = {
+        "TOUCHLINE_OUTBOX": os.environ["TOUCHLINE_OUTBOX"],
+        "TOUCHLINE_LEDGER": os.environ["TOUCHLINE_LEDGER"],
+        "TOUCHLINE_WAREHOUSE": str(paths.warehouse),
+        "run_date": run_date.isoformat(),
+    }
+    target = paths.home / DEMO_SETTINGS
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = target.with_name(target.name + ".tmp")
+    scratch.write_text(json.dumps(recorded, indent=2) + "\n", encoding="utf-8")
+    scratch.replace(target)
+    return target
+
+
+def _adopt_demo_settings(args: argparse.Namespace) -> None:
+    """Take the demo's outbox, ledger and warehouse for the variables that are not set."""
+    source = settings().home / DEMO_SETTINGS
+    if not source.exists():
+        return
+    try:
+        recorded = json.loads(source.read_text(encoding="utf-8"))
+        if not isinstance(recorded, dict):
+            raise ValueError("expected a JSON object")
+    except ValueError as exc:
+        raise SystemExit(
+            f"touchline {args.command}: {source} is not the settings file the demo writes "
+            f"({exc}); delete it or run touchline demo again"
+        ) from None
+    adopted = {
+        name: str(recorded[name])
+        for name in DEMO_VARIABLES
+        if recorded.get(name) and not os.environ.get(name)
+    }
+    if getattr(args, "warehouse", None):
+        adopted.pop("TOUCHLINE_WAREHOUSE", None)
+    if adopted:
+        os.environ.update(adopted)
+        settings_used = ", ".join(f"{name}={value}" for name, value in adopted.items())
+        print(
+            f"touchline {args.command}: from the demo ({source}): {settings_used}", file=sys.stderr
+        )
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from touchline.exports.run import NotPublished, export_all
+
+    _adopt_demo_settings(args)
     paths = _paths(args)
-    plans = export_all(paths, args.date, names=args.destination or None, dry_run=args.dry_run)
+    try:
+        plans = export_all(paths, args.date, names=args.destination or None, dry_run=args.dry_run)
+    except NotPublished as exc:
+        if args.dry_run and _print_sent(paths, args):
+            return 0
+        print(f"touchline export: {exc}", file=sys.stderr)
+        return 1
     if not plans:
         print("no destination is configured (see README: Exports)")
     for plan in plans:
         print(plan.describe(limit=args.show if args.dry_run else 0))
     return 0
+
+
+def _print_sent(paths: Settings, args: argparse.Namespace) -> bool:
+    """Print what the export ledger says was sent on ``args.date``; False when nothing."""
+    from touchline.exports.ledger import CLOSED, CREATED, UPDATED, Ledger
+    from touchline.exports.run import ledger_path
+
+    path = ledger_path(paths)
+    if not path.exists():
+        return False
+    with Ledger(path) as ledger:
+        sends = ledger.sends_on(args.date)
+    if args.destination:
+        sends = [send for send in sends if send.destination in args.destination]
+    if not sends:
+        return False
+    print(
+        f"{args.date} is not the day the published warehouse holds, so nothing is planned; "
+        f"what was sent that day, from the export ledger ({path}):"
+    )
+    for destination in sorted({send.destination for send in sends}):
+        mine = [send for send in sends if send.destination == destination]
+        counts = {
+            action: [s for s in mine if s.action == action] for action in (CREATED, UPDATED, CLOSED)
+        }
+        print(
+            f"{destination}: {len(counts[CREATED])} created, {len(counts[UPDATED])} updated, "
+            f"{len(counts[CLOSED])} closed"
+        )
+        for action, done in counts.items():
+            for send in done[: args.show]:
+                why = f" ({send.closed_reason})" if send.closed_reason else ""
+                print(f"  {action:<7} {send.item_key}{why}")
+            if len(done) > args.show:
+                print(f"  ... and {len(done) - args.show} more {action}")
+    return True
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -189,6 +283,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for leftover in (ledger, *ledger.parent.glob(ledger.name + "-*")):
             leftover.unlink(missing_ok=True)
         os.environ["TOUCHLINE_LEDGER"] = str(ledger)
+    recorded = _record_demo_settings(paths, last)
     servers = []
     if args.with_dev_servers:
         from touchline.devservers.__main__ import build, server_env
@@ -201,6 +296,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"{outcome.run_id}: {outcome.state} (Airflow log: {outcome.log_path})")
         _print_summary(paths.output_dir / last.isoformat(), warehouse=paths.warehouse)
         _print_exports(paths, servers)
+        print(f"Demo settings:   {recorded} (touchline export reads them)")
     finally:
         for server in servers:
             server.stop()

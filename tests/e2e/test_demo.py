@@ -20,7 +20,13 @@ def demo(tmp_path_factory):
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     # output/<D>/ beside output/quality/ and output/outbox/ (the demo's files destination)
     (day_dir,) = [p for p in output.iterdir() if p.is_dir() and p.name[:2] == "20"]
-    return {"stdout": completed.stdout, "day_dir": day_dir, "output": output}
+    return {
+        "stdout": completed.stdout,
+        "stderr": completed.stderr,
+        "day_dir": day_dir,
+        "output": output,
+        "home": work / "home",
+    }
 
 
 def read_rows(path):
@@ -85,3 +91,29 @@ def test_tech_touch_goes_to_automation_and_reasons_explain(demo):
     assert {t["trigger"] for t in worklist} == {"cadence", "event"}
     assert all(len(t["reason"]) > 20 for t in worklist)
     assert "Accounts per tier" in demo["stdout"]
+
+
+def test_export_after_the_demo_finds_its_outbox_and_ledger(demo):
+    settings_file = demo["home"] / "demo.json"
+    assert f"Demo settings:   {settings_file}" in demo["stdout"]
+    date = demo["day_dir"].name
+    completed = run_touchline("export", "--date", date, "--dry-run", home=demo["home"])
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    # the demo sent the day already: the plan finds every file unchanged
+    assert completed.stdout.startswith("files: 0 to create, 0 to update, 0 to close, ")
+    assert f"from the demo ({settings_file})" in completed.stderr
+    assert f"TOUCHLINE_OUTBOX={demo['output'] / 'outbox'}" in completed.stderr
+
+
+def test_each_long_step_says_how_it_went_on_stderr(demo):
+    # off a terminal: one line per step, on stderr, with its count and time
+    lines = demo["stderr"].splitlines()
+    for start in (
+        "generating demo data: 120/120 days in ",
+        "landing the history: 119/119 days in ",
+        f"running the nightly DAG for {demo['day_dir'].name}: ",
+    ):
+        assert [line for line in lines if line.startswith(start)], start
+    ran = next(line for line in lines if line.startswith("running the nightly DAG"))
+    assert int(ran.split(": ")[1].split()[0]) >= 10 and " tasks done in " in ran
+    assert "generating demo data" not in demo["stdout"]
