@@ -91,7 +91,12 @@ def gate_before_load() -> dict:
 def build_warehouse() -> dict:
     """dbt build on a copy of the warehouse, kept as the candidate for the next gate."""
     run_date, paths = run_context()
-    return warehouse.build(paths, run_date, publish=False).as_dict()
+    started = time.monotonic()
+    try:
+        return warehouse.build(paths, run_date, publish=False).as_dict()
+    except warehouse.BuildError as exc:
+        gates.record_build(paths, run_date, exc, seconds=time.monotonic() - started)
+        raise
 
 
 @_final_on_bad_data

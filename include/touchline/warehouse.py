@@ -31,12 +31,20 @@ import duckdb
 
 from touchline.config import Settings
 from touchline.landing import previous_partition, published_partitions
+from touchline.quality.dbt_tests import FailedTest, explain, failed_data_tests
 
 log = logging.getLogger(__name__)
 
 
 class BuildError(RuntimeError):
-    """dbt build failed; the published warehouse is unchanged."""
+    """dbt build failed; the published warehouse is unchanged.
+
+    ``tests``: the failed data tests in words (``FailedTest.as_dict``), for the report.
+    """
+
+    def __init__(self, message: str, tests: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.tests = tests or []
 
 
 @dataclass(frozen=True)
@@ -254,13 +262,39 @@ def _run_checked(
 ) -> dict[str, int]:
     """Run dbt; its node counts by status, or BuildError naming every failed node."""
     completed = run_dbt(args, paths, run_date, warehouse)
-    counts, failures = _failures(paths.state_dir / "dbt-target" / "run_results.json")
+    run_results = paths.state_dir / "dbt-target" / "run_results.json"
+    counts, failures = _failures(run_results)
     if completed.returncode != 0:
+        tests = _explain_failed_tests(failed_data_tests(run_results), paths, run_date, warehouse)
+        if tests:
+            failures = [f"- {test.describe()}" for test in tests] + [
+                line for line in failures if not line.startswith("test.")
+            ]
         detail = "\n".join(failures) or _tail(completed.stdout + completed.stderr)
         raise BuildError(
-            f"{what} for {run_date} failed; the published warehouse is unchanged.\n{detail}"
+            f"{what} for {run_date} failed; the published warehouse is unchanged.\n{detail}",
+            tests=[test.as_dict() for test in tests],
         )
     return counts
+
+
+def _explain_failed_tests(
+    test_ids: list[str], paths: Settings, run_date: dt.date, warehouse: Path
+) -> list[FailedTest]:
+    """Run the failed data tests again, storing their rows, and say what they found.
+
+    Best effort: the build has failed either way, so a failure here leaves the plain dbt
+    message in place.
+    """
+    if not test_ids:
+        return []
+    names = [test_id.split(".")[2] for test_id in test_ids]
+    try:
+        run_dbt(["test", "--store-failures", "--select", *names], paths, run_date, warehouse)
+        return explain(paths.state_dir / "dbt-target", warehouse)
+    except Exception:  # noqa: BLE001 - the build's own error is what matters
+        log.warning("could not read the failing rows of %s", ", ".join(names), exc_info=True)
+        return []
 
 
 def candidate_path(paths: Settings) -> Path:

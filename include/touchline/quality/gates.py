@@ -95,9 +95,28 @@ def record_extract(
     )
 
 
+def record_build(
+    paths: Settings, run_date: dt.date, error: warehouse.BuildError, seconds: float = 0.0
+) -> None:
+    """A failed build as a step of the report: its failed data tests and their rows."""
+    report.record(
+        paths.output_dir,
+        run_date,
+        {
+            "step": report.BUILD,
+            "title": "Warehouse build (dbt tests)",
+            "status": report.FAILED,
+            "seconds": round(seconds, 3),
+            "message": str(error),
+            "datasets": [],
+            "failed_tests": error.tests,
+        },
+    )
+
+
 def start_run(paths: Settings, run_date: dt.date) -> None:
     """A new run of the date: the gates' parts of an earlier run no longer apply."""
-    report.forget(paths.output_dir, run_date, report.GATES)
+    report.forget(paths.output_dir, run_date, (*report.GATES, report.BUILD))
 
 
 # -- before load ----------------------------------------------------------------------------

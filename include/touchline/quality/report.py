@@ -26,9 +26,11 @@ STEP_ORDER = (
     "extract_support",
     "extract_engagement",
     "before_load",
+    "build",
     "before_export",
 )
 GATES = ("before_load", "before_export")
+BUILD = "build"  # a failed build's part: its failed dbt tests
 
 PASSED, WARNED, FAILED = "passed", "warned", "failed"
 
@@ -203,6 +205,19 @@ def render_html(report: dict[str, Any]) -> str:
         out.append(f"<h2 id='{e(part['step'])}'>{e(part['title'])} {_badge(part['status'])}</h2>")
         if part.get("message"):
             out.append(f"<pre>{e(part['message'])}</pre>")
+        for test in part.get("failed_tests") or []:
+            out.append(
+                f"<h3>{e(test['where'])}: {e(test['rule'])}</h3>"
+                f"<p>{test['failures']:,} failing row(s) (dbt test <code>{e(test['name'])}</code>)"
+                "</p>"
+            )
+            if test["rows"]:
+                columns = test["columns"]
+                out.append("<table><tr>" + "".join(f"<th>{e(c)}</th>" for c in columns) + "</tr>")
+                for row in test["rows"]:
+                    cells = "".join(f"<td>{e(str(row.get(c, '')))}</td>" for c in columns)
+                    out.append(f"<tr>{cells}</tr>")
+                out.append("</table>")
         held = part.get("quarantine") or []
         if held:
             out.append(
