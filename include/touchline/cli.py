@@ -165,7 +165,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         plans = export_all(paths, args.date, names=args.destination or None, dry_run=args.dry_run)
     except NotPublished as exc:
-        if args.dry_run and _print_sent(paths, args):
+        if args.dry_run:
+            _print_sent(paths, args)
             return 0
         print(f"touchline export: {exc}", file=sys.stderr)
         return 1
@@ -176,24 +177,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_sent(paths: Settings, args: argparse.Namespace) -> bool:
-    """Print what the export ledger says was sent on ``args.date``; False when nothing."""
+def _print_sent(paths: Settings, args: argparse.Namespace) -> None:
+    """Print what the export ledger says was sent on ``args.date``, per destination."""
     from touchline.exports.ledger import CLOSED, CREATED, UPDATED, Ledger
     from touchline.exports.run import ledger_path
 
     path = ledger_path(paths)
-    if not path.exists():
-        return False
-    with Ledger(path) as ledger:
-        sends = ledger.sends_on(args.date)
+    sends = []
+    if path.exists():
+        with Ledger(path) as ledger:
+            sends = ledger.sends_on(args.date)
     if args.destination:
         sends = [send for send in sends if send.destination in args.destination]
+    unpublished = f"{args.date} is not the day the published warehouse holds, so nothing is planned"
     if not sends:
-        return False
-    print(
-        f"{args.date} is not the day the published warehouse holds, so nothing is planned; "
-        f"what was sent that day, from the export ledger ({path}):"
-    )
+        print(f"{unpublished}; the export ledger ({path}) records no send on {args.date}")
+        return
+    print(f"{unpublished}; what was sent that day, from the export ledger ({path}):")
     for destination in sorted({send.destination for send in sends}):
         mine = [send for send in sends if send.destination == destination]
         counts = {
@@ -209,7 +209,6 @@ def _print_sent(paths: Settings, args: argparse.Namespace) -> bool:
                 print(f"  {action:<7} {send.item_key}{why}")
             if len(done) > args.show:
                 print(f"  ... and {len(done) - args.show} more {action}")
-    return True
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

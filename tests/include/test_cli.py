@@ -104,3 +104,10 @@ def test_a_past_date_shows_what_was_sent_and_refuses_to_send(demo_home, capsys):
     assert refusal.startswith("touchline export: ") and past.isoformat() in refusal
     assert str(demo_home["date"]) in refusal and "--dry-run" in refusal
     assert not (outbox / past.isoformat()).exists()  # nothing sent
+
+
+def test_a_past_date_nothing_was_sent_on_says_so(demo_home, capsys):
+    past = demo_home["date"] - dt.timedelta(days=2)
+    assert main(["export", "--date", past.isoformat(), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"the export ledger ({demo_home['TOUCHLINE_LEDGER']}) records no send on {past}" in out
