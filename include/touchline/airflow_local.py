@@ -80,14 +80,14 @@ def airflow_env(paths: Settings) -> dict[str, str]:
     return env
 
 
-def _airflow(args: list[str], env: dict[str, str], log_file: Path | None = None):
-    command = [str(Path(sys.executable).with_name("airflow")), *args]
-    if log_file is None:
-        return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    with open(log_file, "w", encoding="utf-8") as handle:
-        return subprocess.run(
-            command, env=env, stdout=handle, stderr=subprocess.STDOUT, check=False
-        )
+def _airflow_command(*args: str) -> list[str]:
+    return [str(Path(sys.executable).with_name("airflow")), *args]
+
+
+def _airflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        _airflow_command(*args), env=env, capture_output=True, text=True, check=False
+    )
 
 
 def ensure_airflow(paths: Settings) -> None:
@@ -208,8 +208,7 @@ def _run_held(
     _delete_previous_run(paths, run_date)
     conf = json.dumps(paths.as_params())
     log.info("running %s for %s through Airflow (log: %s)", DAG_ID, run_date, log_path)
-    command = [str(Path(sys.executable).with_name("airflow")), "dags", "test", DAG_ID]
-    command += [run_date.isoformat(), "--conf", conf]
+    command = _airflow_command("dags", "test", DAG_ID, run_date.isoformat(), "--conf", conf)
     with open(log_path, "w", encoding="utf-8") as handle:
         process = subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
     returncode = _follow(process, log_path, on_task)
