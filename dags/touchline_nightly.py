@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Param, dag, task
 
 from touchline import pipeline
-from touchline.config import DAG_ID, WAREHOUSE_POOL, settings
+from touchline.config import DAG_ID, SEND_PARAM, WAREHOUSE_POOL, settings
 from touchline.exports.destinations import NAMES as DESTINATIONS
 from touchline.schema import FAMILIES
 
@@ -37,8 +37,15 @@ from touchline.schema import FAMILIES
     tags=["touchline", "nightly"],
     doc_md=__doc__,
     params={
-        name: Param(value, type="string", description=f"{name.replace('_', ' ')} (path)")
-        for name, value in settings().as_params().items()
+        **{
+            name: Param(value, type="string", description=f"{name.replace('_', ' ')} (path)")
+            for name, value in settings().as_params().items()
+        },
+        SEND_PARAM: Param(
+            True,
+            type="boolean",
+            description="send the day to the destinations (a backfill sends only its last date)",
+        ),
     },
     default_args={
         "owner": "touchline",

@@ -30,7 +30,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from touchline.config import DAG_ID, REPO_ROOT, WAREHOUSE_POOL, Settings
+from touchline.config import DAG_ID, REPO_ROOT, SEND_PARAM, WAREHOUSE_POOL, Settings
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +170,12 @@ TASK_EVENT = re.compile(r"\[DAG TEST\] (?P<event>starting|end task) task_id=(?P<
 TaskEvents = Callable[[str, str], object]
 
 
-def run_dag(paths: Settings, run_date: dt.date, on_task: TaskEvents | None = None) -> DagRunOutcome:
+def run_dag(
+    paths: Settings, run_date: dt.date, on_task: TaskEvents | None = None, send: bool = True
+) -> DagRunOutcome:
     """Run the nightly DAG for ``run_date`` via ``airflow dags test``; raise if it failed.
+
+    ``send=False``: the send tasks skip (a backfill's dates before its last).
 
     Raises :class:`RunInProgress` at once when another run holds the warehouse or the date.
     ``on_task(event, task_id)`` hears each task start (``"starting"``) and end
@@ -196,17 +200,17 @@ def run_dag(paths: Settings, run_date: dt.date, on_task: TaskEvents | None = Non
                 holder,
             )
         )
-        return _run_held(paths, run_date, log_path, on_task)
+        return _run_held(paths, run_date, log_path, on_task, send)
 
 
 def _run_held(
-    paths: Settings, run_date: dt.date, log_path: Path, on_task: TaskEvents | None
+    paths: Settings, run_date: dt.date, log_path: Path, on_task: TaskEvents | None, send: bool
 ) -> DagRunOutcome:
     ensure_airflow(paths)
     env = airflow_env(paths)
     _link_latest(log_path, run_date)
     _delete_previous_run(paths, run_date)
-    conf = json.dumps(paths.as_params())
+    conf = json.dumps({**paths.as_params(), SEND_PARAM: send})
     log.info("running %s for %s through Airflow (log: %s)", DAG_ID, run_date, log_path)
     command = _airflow_command("dags", "test", DAG_ID, run_date.isoformat(), "--conf", conf)
     with open(log_path, "w", encoding="utf-8") as handle:

@@ -69,7 +69,7 @@ def _add_path_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _run_dag(paths: Settings, run_date: dt.date):
+def _run_dag(paths: Settings, run_date: dt.date, send: bool = True):
     """The nightly DAG through Airflow, its tasks shown as they finish."""
     from touchline.airflow_local import run_dag
     from touchline.progress import step
@@ -82,7 +82,7 @@ def _run_dag(paths: Settings, run_date: dt.date):
             else:
                 progress.advance()
 
-        return run_dag(paths, run_date, on_task=on_task)
+        return run_dag(paths, run_date, on_task=on_task, send=send)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -101,8 +101,10 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     days = [args.start + dt.timedelta(days=n) for n in range((args.end - args.start).days + 1)]
     _require_drops(args, paths, days)
     for day in days:
-        outcome = _run_dag(paths, day)
+        # destinations get only the newest day: the dates before the last one do not send
+        outcome = _run_dag(paths, day, send=day == days[-1])
         print(f"{day}: {outcome.state}")
+        _print_past_date(paths.output_dir / day.isoformat())
     return 0
 
 
@@ -339,7 +341,15 @@ def _print_summary(run_dir: Path, warehouse: Path | None = None) -> None:
         print(f"Data quality:    {quality['status']} ({report})")
     if warehouse is not None:
         print(f"Warehouse:       {warehouse}")
-    past = summary.get("past_date")
+    _print_past_date(run_dir)
+
+
+def _print_past_date(run_dir: Path) -> None:
+    """Say so when the run's date was older than the published one (nothing was sent)."""
+    summary_file = run_dir / "run_summary.json"
+    if not summary_file.exists():
+        return
+    past = json.loads(summary_file.read_text()).get("past_date")
     if past:
         print(f"Past date:       {past['note']}")
 

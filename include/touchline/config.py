@@ -23,6 +23,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "touchline_nightly"
 WAREHOUSE_POOL = "warehouse_writer"
+SEND_PARAM = "send"  # the DAG run's switch for the send tasks (off for a backfill's first days)
 
 
 def _path(variable: str, default: Path) -> Path:

@@ -17,7 +17,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from touchline import extract, warehouse
-from touchline.config import Settings
+from touchline.config import SEND_PARAM, Settings
 from touchline.exports import files
 from touchline.quality import gates
 from touchline.quality.suites import SuiteError
@@ -53,6 +53,13 @@ def run_context() -> tuple[dt.date, Settings]:
     context = get_current_context()
     logical = context["logical_date"]
     return logical.date(), Settings.from_params(dict(context["params"]))
+
+
+def sends() -> bool:
+    """Whether the current DAG run sends to the destinations (its ``send`` param)."""
+    from airflow.sdk import get_current_context
+
+    return bool(get_current_context()["params"].get(SEND_PARAM, True))
 
 
 @_final_on_bad_data
@@ -137,6 +144,10 @@ def send_to(destination: str) -> dict:
     from touchline.exports.run import NotConfigured, NotPublished, export_to
 
     run_date, paths = run_context()
+    if not sends():
+        raise AirflowSkipException(
+            f"this run of {run_date} does not send (a backfill sends only its last date)"
+        )
     try:
         plan = export_to(destination, paths, run_date)
     except (NotConfigured, NotPublished) as exc:

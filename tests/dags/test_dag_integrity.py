@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from touchline.config import DAG_ID, REPO_ROOT, WAREHOUSE_POOL
+from touchline.config import DAG_ID, REPO_ROOT, SEND_PARAM, WAREHOUSE_POOL
 from touchline.schema import FAMILIES
 
 
@@ -60,3 +60,10 @@ def test_dag_file_is_named_after_its_dag_id():
     names = {p.stem for p in (REPO_ROOT / "dags").glob("*.py")}
     assert DAG_ID in names
     assert not any(name.startswith("dbt_") for name in names)
+
+
+def test_a_run_can_be_told_not_to_send(dagbag):
+    """A backfill's dates before its last run with send off: destinations get the newest day."""
+    params = dagbag.dags[DAG_ID].params
+    assert params[SEND_PARAM] is True
+    assert params.get_param(SEND_PARAM).schema["type"] == "boolean"

@@ -181,7 +181,7 @@ def test_a_run_killed_mid_export_resumes_and_creates_each_task_once(pushed, serv
         command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     crm.kill_after(1, lambda: os.kill(process.pid, signal.SIGKILL))
-    process.wait(timeout=120)
+    process.wait(timeout=900)
     assert process.returncode == -signal.SIGKILL
     total = len(pushed["worklist"])
     assert total > 100, "the day needs more than one batch for this test"
@@ -190,7 +190,7 @@ def test_a_run_killed_mid_export_resumes_and_creates_each_task_once(pushed, serv
         statuses = dict(db.execute("select status, count(*) from export_ledger group by 1"))
     assert statuses == {"pending": 100}  # attempted, never confirmed
     completed = subprocess.run(
-        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900
     )
     assert completed.returncode == 0, completed.stderr
     assert crm.count_by_key() == {row["task_key"]: 1 for row in pushed["worklist"]}
@@ -285,3 +285,38 @@ def crm_state(servers) -> dict:
 def ledger_rows(home) -> list:
     with sqlite3.connect(home / "export_ledger.sqlite") as db:
         return db.execute("select * from export_ledger order by destination, item_key").fetchall()
+
+
+def test_a_backfill_of_past_dates_sends_nothing(pushed, servers):
+    """touchline backfill over days before the published one: their files, no destination."""
+    latest = pushed["date"] + dt.timedelta(days=1)
+    if not (pushed["work"] / "output" / latest.isoformat()).exists():
+        args = [*pushed["args"][:-1], latest.isoformat()]
+        completed = run_touchline(*args, home=pushed["home"], extra_env=pushed["env"])
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+    start, end = pushed["date"] - dt.timedelta(days=2), pushed["date"] - dt.timedelta(days=1)
+    warehouse = pushed["home"] / "warehouse.duckdb"
+    published_before = published_rows(warehouse, latest)
+    requests = {name: len(server.requests) for name, server in servers.items()}
+    ledger = ledger_rows(pushed["home"])
+    drop_and_output = pushed["args"][1:5]  # --source-dir DIR --output-dir DIR
+    completed = run_touchline(
+        "backfill",
+        *drop_and_output,
+        "--start",
+        start.isoformat(),
+        "--end",
+        end.isoformat(),
+        home=pushed["home"],
+        extra_env=pushed["env"],
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.stdout.count(f"is older than the published day {latest}") == 2
+    for name in ("slack", "email", "webhook"):
+        assert len(servers[name].requests) == requests[name], name
+    crm_new = servers["crm"].requests[requests["crm"] :]
+    assert all(r.path.endswith("/search") for r in crm_new), [r.path for r in crm_new]
+    assert ledger_rows(pushed["home"]) == ledger
+    assert published_rows(warehouse, latest) == published_before
+    for day in (start, end):
+        assert (pushed["work"] / "output" / day.isoformat() / "worklist.csv").exists()

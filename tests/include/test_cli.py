@@ -111,3 +111,22 @@ def test_a_past_date_nothing_was_sent_on_says_so(demo_home, capsys):
     assert main(["export", "--date", past.isoformat(), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert f"the export ledger ({demo_home['TOUCHLINE_LEDGER']}) records no send on {past}" in out
+
+
+def test_a_backfill_sends_only_its_last_date(home, tmp_path, monkeypatch, capsys):
+    import touchline.airflow_local
+
+    drop = tmp_path / "drop"
+    days = [dt.date(2026, 10, 28) + dt.timedelta(days=n) for n in range(3)]
+    for day in days:
+        (drop / day.isoformat()).mkdir(parents=True)
+    runs = []
+
+    def run_dag(paths, run_date, on_task=None, send=True):
+        runs.append((run_date, send))
+        return touchline.airflow_local.DagRunOutcome("run", "success", {}, tmp_path / "log")
+
+    monkeypatch.setattr(touchline.airflow_local, "run_dag", run_dag)
+    start, end = days[0].isoformat(), days[-1].isoformat()
+    assert main(["backfill", "--source-dir", str(drop), "--start", start, "--end", end]) == 0
+    assert runs == [(days[0], False), (days[1], False), (days[2], True)]
