@@ -339,9 +339,20 @@ def _print_summary(run_dir: Path, warehouse: Path | None = None) -> None:
     if quality:
         report = (run_dir / quality["report"]).resolve()
         print(f"Data quality:    {quality['status']} ({report})")
+        _print_warnings(run_dir / quality.get("report_json", ""))
     if warehouse is not None:
         print(f"Warehouse:       {warehouse}")
     _print_past_date(run_dir)
+
+
+def _print_warnings(report_json: Path) -> None:
+    """Each warning of the run's report (a missing file, quarantined rows), one line each."""
+    from touchline.quality.report import warnings
+
+    if not report_json.is_file():
+        return
+    for line in warnings(json.loads(report_json.read_text(encoding="utf-8"))):
+        print(f"  warn  {line}")
 
 
 def _print_past_date(run_dir: Path) -> None:

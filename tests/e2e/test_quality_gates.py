@@ -319,3 +319,6 @@ def test_a_missing_event_file_and_a_stray_row_warn_and_the_night_goes_on(state):
     assert "nps_responses: no nps_responses file in the drop" in log
     assert f"quarantined 1 row(s) of activities (not landed): {held}" in log
     assert "Data quality:    warned" in completed.stdout
+    # each warning in the run's output, not only in the report
+    assert "warn  nps_responses: no nps_responses file in the drop" in completed.stdout
+    assert f"warn  activities: 1 row(s) quarantined, not landed: {held}" in completed.stdout

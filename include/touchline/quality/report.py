@@ -178,6 +178,29 @@ def expected_text(outcome: dict[str, Any]) -> str:
     return ", ".join(bits)
 
 
+def warnings(report: dict[str, Any]) -> list[str]:
+    """The report's warnings and quarantined rows, one line each, for the run's output."""
+    lines = []
+    for part in report.get("steps", []):
+        for dataset in part.get("datasets", []):
+            for outcome in dataset.get("outcomes", []):
+                if outcome["success"] or _outcome_status(outcome) != WARNED:
+                    continue
+                if outcome.get("message"):
+                    lines.append(f"{outcome['dataset']}: {outcome['message']}")
+                    continue
+                what = outcome["expectation"]
+                if outcome.get("column"):
+                    what += f" on {outcome['column']!r}"
+                notes = f" ({outcome['notes']})" if outcome.get("notes") else ""
+                lines.append(f"{outcome['dataset']}: {what}: {_observed(outcome)}{notes}")
+        for held in part.get("quarantine") or []:
+            lines.append(
+                f"{held['entity']}: {held['rows']:,} row(s) quarantined, not landed: {held['file']}"
+            )
+    return lines
+
+
 def render_html(report: dict[str, Any]) -> str:
     e = html.escape
     out = [
