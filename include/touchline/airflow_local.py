@@ -76,6 +76,7 @@ def airflow_env(paths: Settings) -> dict[str, str]:
         TOUCHLINE_OUTPUT_DIR=str(paths.output_dir),
         TOUCHLINE_DBT_PROJECT_DIR=str(paths.dbt_project_dir),
         TOUCHLINE_EXPECTATIONS_DIR=str(paths.expectations_dir),
+        TOUCHLINE_SOURCES=str(paths.sources_file),
     )
     return env
 

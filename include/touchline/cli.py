@@ -40,7 +40,12 @@ def _source_origin(args: argparse.Namespace) -> str:
 
 
 def _require_drops(args: argparse.Namespace, paths: Settings, dates: list[dt.date]) -> None:
-    """Refuse before starting Airflow when a date has no drop folder."""
+    """Refuse before starting Airflow when ``sources.yml`` is not valid, or when a date has no
+    drop folder while some entity comes from the file drop."""
+    from touchline.sources.config import FILEDROP, load
+
+    if FILEDROP not in load(paths.sources_file).by_entity.values():
+        return
     missing = [
         day.isoformat() for day in dates if not (paths.source_dir / day.isoformat()).is_dir()
     ]
@@ -477,11 +482,12 @@ def main(argv: list[str] | None = None) -> int:
     from touchline.airflow_local import PipelineError
     from touchline.exports.http import ExportError
     from touchline.exports.run import NotConfigured
+    from touchline.sources.config import ConfigError
     from touchline.sources.filedrop import InputError
 
     try:
         return args.handler(args)
-    except (PipelineError, InputError, ExportError, NotConfigured) as exc:
+    except (PipelineError, InputError, ExportError, NotConfigured, ConfigError) as exc:
         print(f"touchline {args.command}: {exc}", file=sys.stderr)
         return 1
 

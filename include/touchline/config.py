@@ -9,6 +9,7 @@
 | TOUCHLINE_OUTPUT_DIR      | ./output                     | work lists (CONTRACT.md 3)        |
 | TOUCHLINE_DBT_PROJECT_DIR | the repository's dbt_project | the dbt project                   |
 | TOUCHLINE_EXPECTATIONS_DIR| the repository's expectations| quality-gate suites and thresholds|
+| TOUCHLINE_SOURCES         | $TOUCHLINE_HOME/sources.yml  | which system feeds which family   |
 | TOUCHLINE_SOURCE_ENCODING | utf-8                        | text encoding of the drop's CSVs  |
 | TOUCHLINE_SOURCE_ENCODING_<FAMILY> | TOUCHLINE_SOURCE_ENCODING | one family's (CRM, ...) |
 """
@@ -40,6 +41,7 @@ class Settings:
     output_dir: Path
     dbt_project_dir: Path
     expectations_dir: Path
+    sources_file: Path  # sources.yml: which system feeds which family (absent: the drop)
 
     @property
     def state_dir(self) -> Path:
@@ -70,6 +72,7 @@ def settings() -> Settings:
         output_dir=_path("TOUCHLINE_OUTPUT_DIR", Path("output")),
         dbt_project_dir=_path("TOUCHLINE_DBT_PROJECT_DIR", REPO_ROOT / "dbt_project"),
         expectations_dir=_path("TOUCHLINE_EXPECTATIONS_DIR", REPO_ROOT / "expectations"),
+        sources_file=_path("TOUCHLINE_SOURCES", home / "sources.yml"),
     )
 
 

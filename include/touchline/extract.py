@@ -29,7 +29,17 @@ def stage_family(family: str, run_date: dt.date, paths: Settings) -> dict:
     (``touchline.quality.gates.gate_before_load``) once they passed it. Returns rows per
     entity for the task log and XCom.
     """
-    staged = stage_entities(_entities(family), paths.source_dir, paths.landing_dir, run_date)
+    from touchline.sources.config import FILEDROP, load
+    from touchline.sources.run import stage_from_source
+
+    config = load(paths.sources_file)
+    plan = config.plan(family) if family in FAMILIES else {FILEDROP: list(_entities(family))}
+    staged = []
+    for source, entities in plan.items():
+        if source == FILEDROP:
+            staged += stage_entities(entities, paths.source_dir, paths.landing_dir, run_date)
+        else:
+            staged += stage_from_source(config.sources[source], entities, run_date, paths)
     summary = {batch.entity: batch.rows for batch in staged}
     log.info("staged %s for %s: %s", family, run_date, summary)
     return {"family": family, "run_date": run_date.isoformat(), "rows": summary}

@@ -58,6 +58,7 @@ class StagedBatch:
     path: Path
     rows: int
     source: Path | None
+    origin: str | None = None  # a system the rows were read from, when not a drop file
 
     @property
     def manifest(self) -> Path:
@@ -70,6 +71,7 @@ class StagedBatch:
             "path": str(self.path),
             "rows": self.rows,
             "source": str(self.source) if self.source else None,
+            "origin": self.origin,
         }
 
     @classmethod
@@ -80,6 +82,7 @@ class StagedBatch:
             Path(data["path"]),
             int(data["rows"]),
             Path(data["source"]) if data["source"] else None,
+            data.get("origin"),
         )
 
 
@@ -179,12 +182,63 @@ def stage_table(
     temporary = target_dir / f".{entity.name}.{uuid.uuid4().hex}.partial"
     pq.write_table(table, temporary, **PARQUET_OPTIONS)
     staged = StagedBatch(
-        entity.name, ds, target_dir / f"{entity.name}.parquet", table.num_rows, None
+        entity.name, ds, target_dir / f"{entity.name}.parquet", table.num_rows, None, source
     )
     os.replace(temporary, staged.path)
-    manifest = staged.as_dict() | {"origin": source}
-    staged.manifest.write_text(json.dumps(manifest, indent=2) + "\n")
+    staged.manifest.write_text(json.dumps(staged.as_dict(), indent=2) + "\n")
     return staged
+
+
+# -- source state: cursors and high-water marks, published with the batches they read ------
+
+STATE = "_state"
+
+
+def stage_state(landing_dir: Path, ds: dt.date, source: str, state: dict) -> Path:
+    """Keep a source's new state beside the day's staged batches until they are published."""
+    folder = staging_dir(landing_dir, ds) / STATE
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{source}.json"
+    temporary = folder / f".{source}.{uuid.uuid4().hex}.partial"
+    temporary.write_text(json.dumps(state, indent=2, default=str) + "\n")
+    os.replace(temporary, target)
+    return target
+
+
+def published_state(landing_dir: Path, source: str, ds: dt.date) -> dict | None:
+    """The state the newest published date before ``ds`` left for ``source`` (None: none).
+
+    A re-run of a date starts where the run before it stopped, so it reads the same window.
+    """
+    folder = Path(landing_dir) / STATE / source
+    if not folder.is_dir():
+        return None
+    earlier = sorted(
+        day
+        for day in (_state_day(path) for path in folder.glob("ds=*.json"))
+        if day is not None and day < ds
+    )
+    if not earlier:
+        return None
+    return json.loads((folder / f"ds={earlier[-1].isoformat()}.json").read_text())
+
+
+def _state_day(path: Path) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(path.stem[3:])
+    except ValueError:
+        return None
+
+
+def _publish_states(landing_dir: Path, ds: dt.date) -> None:
+    folder = staging_dir(landing_dir, ds) / STATE
+    if not folder.is_dir():
+        return
+    for staged in folder.glob("*.json"):
+        target = Path(landing_dir) / STATE / staged.stem / f"ds={ds.isoformat()}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+    folder.rmdir()
 
 
 def staged_batches(landing_dir: Path, ds: dt.date) -> list[StagedBatch]:
@@ -253,6 +307,8 @@ def publish_staged(
         staged.manifest.unlink(missing_ok=True)
         published.append(LandedPartition(staged.entity, ds, target, staged.rows, staged.source))
     _fsync_dirs({p.path.parent for p in published})
+    # the sources' states after their batches: a crash in between re-reads the same window
+    _publish_states(landing_dir, ds)
     folder = staging_dir(landing_dir, ds)
     if folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()

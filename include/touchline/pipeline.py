@@ -21,6 +21,8 @@ from touchline.config import SEND_PARAM, Settings
 from touchline.exports import files
 from touchline.quality import gates
 from touchline.quality.suites import SuiteError
+from touchline.sources.base import SourceError
+from touchline.sources.config import ConfigError
 from touchline.sources.filedrop import InputError
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ FINAL_ERRORS: tuple[type[Exception], ...] = (
     warehouse.BuildError,
     gates.GateFailed,
     SuiteError,
+    ConfigError,
+    SourceError,
 )
 
 

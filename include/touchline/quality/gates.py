@@ -200,7 +200,7 @@ def _missing_file(
     row of it. Severity per entity from ``missing_file`` in thresholds.yml.
     """
     entity = ENTITY_BY_NAME[batch.entity]
-    if batch.source is not None or entity in API_ENTITIES or entity.required_file:
+    if batch.source or batch.origin or entity in API_ENTITIES or entity.required_file:
         return None
     rules = thresholds.get("missing_file") or {}
     severity = rules.get(entity.name, rules.get("default", WARN))
