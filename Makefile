@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help setup demo demo-push dev-servers bench test lint format clean
+.PHONY: help setup demo demo-push dev-servers bench test lint format docs clean
 
 help:
 	@echo "make demo    generate demo data and run the nightly DAG through Airflow"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench   benchmark the small and medium scales (bench/results/)"
 	@echo "make test    run the test suite"
 	@echo "make lint    ruff check and format check"
+	@echo "make docs    write docs/input-layout.md again from include/touchline/schema.py"
 	@echo "make clean   remove generated data, outputs and the local Airflow home"
 
 setup: $(STAMP)
@@ -46,6 +47,9 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format include dags tests expectations
 	$(BIN)/ruff check --fix include dags tests expectations
+
+docs: $(STAMP)
+	$(BIN)/python -m touchline.reference
 
 clean:
 	rm -rf .touchline output demo_data dbt_project/target dbt_project/logs
