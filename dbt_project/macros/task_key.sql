@@ -1,6 +1,6 @@
 {#-
     The stable key of a task: the same account, touchpoint and due period give the same key on
-    every run (CONTRACT.md section 3).
+    every run (docs/outputs.md).
 -#}
 {% macro task_key(account_id, touchpoint, period) -%}
     substr(md5(

@@ -1,4 +1,4 @@
-"""The ``touchline`` command line (CONTRACT.md section 2)."""
+"""The ``touchline`` command line (README: Command line)."""
 
 from __future__ import annotations
 

@@ -3,10 +3,10 @@
 | variable                  | default                      | what                              |
 |---------------------------|------------------------------|-----------------------------------|
 | TOUCHLINE_HOME            | ./.touchline                 | local state: landing, warehouse   |
-| TOUCHLINE_SOURCE_DIR      | $TOUCHLINE_HOME/drop         | the file drop (CONTRACT.md 1)     |
+| TOUCHLINE_SOURCE_DIR      | $TOUCHLINE_HOME/drop         | the file drop (docs/input-layout) |
 | TOUCHLINE_LANDING_DIR     | $TOUCHLINE_HOME/landing      | immutable Parquet per entity/date |
 | TOUCHLINE_WAREHOUSE       | $TOUCHLINE_HOME/warehouse.duckdb | the published DuckDB file     |
-| TOUCHLINE_OUTPUT_DIR      | ./output                     | work lists (CONTRACT.md 3)        |
+| TOUCHLINE_OUTPUT_DIR      | ./output                     | work lists (docs/outputs.md)     |
 | TOUCHLINE_DBT_PROJECT_DIR | the repository's dbt_project | the dbt project                   |
 | TOUCHLINE_EXPECTATIONS_DIR| the repository's expectations| quality-gate suites and thresholds|
 | TOUCHLINE_SOURCES         | $TOUCHLINE_HOME/sources.yml  | which system feeds which family   |

@@ -1,4 +1,4 @@
-"""The file-drop entities of CONTRACT.md section 1, as data.
+"""The input entities (docs/input-layout.md is written from here), as data.
 
 One place names every entity, its columns, which are required, their types, the allowed
 values of enum columns and the key that must be unique within one file. Landing, the demo
@@ -302,7 +302,7 @@ for _entity in ENTITIES:
     FAMILIES.setdefault(_entity.family, ())
     FAMILIES[_entity.family] += (_entity.name,)
 
-# Activity types other than touchpoint codes (CONTRACT.md section 1).
+# Activity types other than touchpoint codes.
 NON_TOUCH_ACTIVITY_TYPES = ("email_open", "email_click", "webinar_attended", "support_call")
 
 

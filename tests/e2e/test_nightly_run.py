@@ -1,6 +1,6 @@
 """End to end: `touchline run` on a small generated drop, through Airflow.
 
-Checks the work-list files against CONTRACT.md section 3, that a re-run of the date replaces
+Checks the work-list files against docs/outputs.md, that a re-run of the date replaces
 its results without duplicating them, and that bad input fails the run with a readable
 message while the published warehouse and work lists stay as they were.
 """

@@ -1,4 +1,4 @@
-"""Writing the file drop exactly as CONTRACT.md section 1 describes it.
+"""Writing the file drop exactly as docs/input-layout.md describes it.
 
 UTF-8, a header row in schema order, commas, RFC 4180 quoting (only where a value needs it),
 "\\n" line ends. Timestamps are ISO 8601 UTC with a `Z`, dates YYYY-MM-DD, booleans

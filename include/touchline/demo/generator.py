@@ -1,4 +1,4 @@
-"""The demo data generator: a fictional book of business as a CONTRACT.md file drop.
+"""The demo data generator: a fictional book of business as a file drop (docs/input-layout.md).
 
     generate(out_dir, accounts=2000, days=120, seed=42)
 

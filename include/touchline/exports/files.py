@@ -1,4 +1,4 @@
-"""The work-list files of CONTRACT.md section 3, written from the published warehouse.
+"""The work-list files of docs/outputs.md, written from the published warehouse.
 
 ``<output-dir>/<D>/`` is assembled in a temporary folder and swapped into place, so a reader
 sees the previous complete set or the new complete set, never a mix.

@@ -2,7 +2,7 @@
 
 The outbox is a folder or an object-store URL (anything fsspec opens: ``/srv/outbox``,
 ``s3://bucket/outbox``, ``memory://outbox``). Per run date and CSM (and per queue):
-``<outbox>/<D>/<name>.csv`` (CONTRACT.md columns), ``<name>.xlsx`` (frozen header, filters,
+``<outbox>/<D>/<name>.csv`` (the work-list columns), ``<name>.xlsx`` (frozen header, filters,
 priority colours) and ``<name>.html`` (tasks grouped by priority with the reason and the
 account's 30-day health trend). Each file is written under a temporary name and moved into
 place, so a reader never sees half a file. Text a spreadsheet would run as a formula is

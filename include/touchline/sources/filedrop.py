@@ -1,4 +1,4 @@
-"""Read and type one entity file of a file drop (CONTRACT.md section 1).
+"""Read and type one entity file of a file drop (docs/input-layout.md).
 
 A file is read in batches (bounded memory) and every value is cast to its column's type.
 What stops a file here is what makes it unreadable: a missing file or required column, a

@@ -1,4 +1,4 @@
-"""The demo data generator writes a valid, reproducible and realistic CONTRACT.md file drop."""
+"""The demo data generator writes a valid, reproducible, realistic drop (docs/input-layout.md)."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def check_value(column: schema.Column, value: str, where: str) -> None:
 
 
 def arr_usd_by_account(folder: Path, run_date: date) -> dict[str, float]:
-    """CONTRACT.md: sum of active contracts, at the latest rate on or before the run date."""
+    """ARR: the sum of active contracts, at the latest rate on or before the run date."""
     _, rates = read_entity(folder, "fx_rates")
     latest: dict[str, tuple[str, float]] = {}
     for row in rates:

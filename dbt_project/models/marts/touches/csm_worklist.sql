@@ -1,7 +1,7 @@
 {#-
     The human work list: the touchpoints due today that a person owns (csm, pod, support),
     with their assignee from fct_touchpoints_due and the account's context, in the
-    worklist.csv layout of CONTRACT.md.
+    worklist.csv layout of docs/outputs.md.
 -#}
 with
 
