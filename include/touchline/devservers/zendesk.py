@@ -366,11 +366,12 @@ class ZendeskServer(FakeServer):
             name.strip() for name in (request.arg("include") or "").split(",") if name.strip()
         }
         base = f"{self.url}{request.path}"
+        kept = {"per_page": per_page, **({"include": ",".join(sorted(include))} if include else {})}
         payload: dict[str, Any] = {
             "tickets": self.copy(page),
-            "after_url": f"{base}?{urlencode({'cursor': after_cursor, 'per_page': per_page})}",
+            "after_url": f"{base}?{urlencode({'cursor': after_cursor, **kept})}",
             "after_cursor": after_cursor,
-            "before_url": f"{base}?{urlencode({'cursor': before_cursor, 'per_page': per_page})}",
+            "before_url": f"{base}?{urlencode({'cursor': before_cursor, **kept})}",
             "before_cursor": before_cursor,
             "end_of_stream": len(remaining) <= per_page,
         }
