@@ -136,6 +136,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # the listen backlog: a batch of parallel clients must queue, not be refused (the
+    # standard library's default is 5)
+    request_queue_size = 128
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], fake: FakeServer) -> None:
