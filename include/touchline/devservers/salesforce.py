@@ -122,6 +122,7 @@ _SEMI_JOIN = re.compile(
     r"^(?P<field>\w+)\s+IN\s*\(\s*SELECT\s+(?P<ref>\w+)\s+FROM\s+(?P<object>\w+)\s*\)$",
     re.IGNORECASE,
 )
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$")
 
 
@@ -513,6 +514,8 @@ class SalesforceServer(FakeServer):
             return None
         if len(raw) >= 2 and raw[0] == raw[-1] == "'":
             return raw[1:-1].replace("\\'", "'")
+        if _DATE.match(raw):
+            return raw  # ISO dates compare as text
         if _DATETIME.match(raw):
             return _parse_datetime(raw)
         try:
