@@ -113,6 +113,9 @@ class UsageFilesOptions(BaseModel):
     include: str = "**"  # glob of the files to read, relative to url
     max_files_per_run: int | None = Field(default=None, ge=1)
     changed_files: Literal["fail", "skip"] = "fail"
+    # a file modified after the run window's end waits for a later run, unless this is set
+    # (to load files written today into the history of past dates)
+    read_files_after_window: bool = False
     missing_account: Literal["skip", "fail"] = "skip"
     conn_id: str = "touchline_usage_store"
     storage_options: dict[str, Any] = Field(default_factory=dict)  # fsspec's own settings
@@ -297,7 +300,8 @@ class UsageFilesConnector:
                 log.info("usage files: %s is not a JSON, CSV or Parquet file; not read", url)
                 continue
             modified = signature["modified"]
-            if modified and dt.datetime.fromisoformat(modified) > until:
+            after = modified and dt.datetime.fromisoformat(modified) > until
+            if after and not self.options.read_files_after_window:
                 continue  # written after this run's window: a later run reads it
             pending.append((path, url, signature))
         pending.sort(key=lambda item: (item[2]["modified"] or "", item[1]))

@@ -344,6 +344,8 @@ def test_a_file_written_after_the_window_is_left_for_a_later_run(tmp_path):
     result = connector.extract([USAGE], past, {})
 
     assert rows(result) == [] and result.state["files"] == {}
+    options = UsageFilesOptions(url=str(tmp_path), format="segment", read_files_after_window=True)
+    assert len(rows(UsageFilesConnector(options).extract([USAGE], past, {}))) == 1
 
 
 def test_a_misspelt_option_is_refused_by_name():
