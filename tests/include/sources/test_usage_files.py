@@ -13,7 +13,14 @@ import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from moto.server import ThreadedMotoServer
 from pydantic import ValidationError
+from werkzeug.serving import make_server
 
 from touchline.schema import ENTITIES
 from touchline.sources.base import SourceError, Window
@@ -29,15 +36,53 @@ WINDOW = Window(
 )
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    from moto.server import ThreadedMotoServer
+class FaultyMotoServer(ThreadedMotoServer):
+    """moto's S3 API, whose next object reads fail with the statuses in ``faults``."""
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    ERRORS = {500: ("InternalError", "Internal Server Error"), 503: ("SlowDown", "Slow Down")}
+
+    def __init__(self) -> None:
+        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
+        self.faults: list[int] = []
+        self.faulted = 0
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+
+        def faulty(environ, start_response):
+            reading = environ["REQUEST_METHOD"] == "GET" and environ["PATH_INFO"].count("/") > 1
+            if reading and self.faults:
+                status = self.faults.pop(0)
+                code, reason = self.ERRORS[status]
+                self.faulted += 1
+                body = f"<Error><Code>{code}</Code><Message>{reason}</Message></Error>".encode()
+                start_response(
+                    f"{status} {reason}",
+                    [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
+                )
+                return [body]
+            return app(environ, start_response)
+
+        self._server = make_server(
+            self._ip_address, self._port, faulty, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    server = FaultyMotoServer()
     server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    yield server
     server.stop()
+
+
+@pytest.fixture
+def s3_endpoint(s3_server):
+    s3_server.faults.clear()
+    host, port = s3_server.get_host_and_port()
+    return f"http://{host}:{port}"
 
 
 @pytest.fixture
@@ -146,6 +191,24 @@ def test_a_rerun_with_the_same_state_returns_the_same_rows(bucket):
     bucket("e/a.json.gz", jsonl([segment_track(1)]))
     options = {"url": f"s3://{bucket.bucket}/e/", "format": "segment"}
     assert rows(extract(options)) == rows(extract(options))
+
+
+def test_s3_slowdown_and_server_errors_are_retried(bucket, s3_server):
+    bucket("r/a.json.gz", jsonl([segment_track(1)]))
+    s3_server.faults[:] = [503, 500]
+
+    result = extract({"url": f"s3://{bucket.bucket}/r/", "format": "segment"})
+
+    assert [r["event_id"] for r in rows(result)] == ["msg-1"]
+    assert s3_server.faulted >= 2 and s3_server.faults == []
+
+
+def test_an_error_that_outlasts_the_retries_names_the_file(bucket, s3_server):
+    bucket("r/a.json.gz", jsonl([segment_track(1)]))
+    s3_server.faults[:] = [500] * 3
+
+    with pytest.raises(SourceError, match=r"r/a\.json\.gz cannot be read: .*Internal Server Error"):
+        extract({"url": f"s3://{bucket.bucket}/r/", "format": "segment", "retries": 0})
 
 
 def test_max_files_per_run_pages_through_the_files(bucket):
