@@ -109,7 +109,13 @@ class UsageSqlConnector:
     def _connection(self):
         from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-        return PostgresHook(postgres_conn_id=self.options.conn_id).get_conn()
+        try:
+            return PostgresHook(postgres_conn_id=self.options.conn_id).get_conn()
+        except Exception as error:  # the driver's message names host and port, not secrets
+            raise SourceError(
+                f"{self.origin}: cannot connect with the Connection {self.options.conn_id!r}: "
+                f"{error}"
+            ) from error
 
     def extract(
         self, entities: Sequence[Entity], window: Window, state: Mapping[str, Any]

@@ -215,6 +215,18 @@ def test_a_query_with_an_insertion_time_cursor_reads_late_events(database):
         extract(second.state)  # the table's default cursor is happened_at
 
 
+def test_a_refused_connection_names_the_connection(monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_TOUCHLINE_USAGE_DB",
+        json.dumps({"conn_type": "postgres", "host": "127.0.0.1", "port": 1, "login": "x"}),
+    )
+
+    with pytest.raises(
+        SourceError, match="cannot connect with the Connection 'touchline_usage_db'"
+    ):
+        extract()
+
+
 def test_options_refuse_a_misspelt_key_and_want_one_source():
     with pytest.raises(ValidationError, match="batchsize"):
         UsageSqlOptions(table="events", batchsize=10)
