@@ -232,3 +232,33 @@ def test_options_refuse_a_misspelt_key_and_want_one_source():
         UsageSqlOptions(table="events", batchsize=10)
     with pytest.raises(ValidationError, match="either table or query"):
         UsageSqlOptions()
+
+
+def test_uuid_event_ids_and_a_timestamp_without_zone(database):
+    database.db.execute(
+        "create table uuid_events (event_id uuid primary key, account_id text, "
+        "user_id text, feature text, occurred_at timestamp)"
+    )
+    first_ids = [uuid.UUID(int=n) for n in (1, 2)]
+    for event_id in first_ids:
+        database.db.execute(
+            "insert into uuid_events values (%s, 'A1', 'u1', 'search', '2026-03-01 09:00')",
+            (event_id,),
+        )
+    database.db.commit()
+    options = {"table": "uuid_events", "columns": {}}
+    first = extract(**options)
+    database.db.execute(
+        "insert into uuid_events values (%s, 'A1', 'u1', 'search', '2026-03-01 09:00')",
+        (uuid.UUID(int=3),),
+    )
+    database.db.commit()
+
+    second = extract(first.state, **options)
+
+    assert ids(first) == [str(event_id) for event_id in first_ids]
+    assert ids(second) == [str(uuid.UUID(int=3))]
+    assert first.state["mark"] == {"at": "2026-03-01T09:00:00", "id": str(first_ids[-1])}
+    assert second.tables["usage_events"].column("occurred_at").to_pylist() == [
+        dt.datetime(2026, 3, 1, 9)
+    ]
