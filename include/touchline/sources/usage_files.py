@@ -11,7 +11,8 @@ time, rows), so each file is loaded once. A file modified after the run window's
 for a later run. A loaded file that changed since (another size or ETag) is not read again:
 the run stops naming it (``changed_files: fail``), or it is named in the log and skipped
 (``changed_files: skip``). Events with no account or no user are counted, named by record
-in the log and not loaded (``missing_account: skip``), or stop the run (``fail``).
+in the log and not loaded (``missing_account: skip``), or stop the run (``fail``). An event
+without an id gets one made of its file's hash and its record number.
 """
 
 from __future__ import annotations
@@ -428,8 +429,12 @@ class UsageFilesConnector:
                 total,
                 shown,
             )
+        # an event without an id gets one fixed by its file and record (each file is loaded
+        # once), so the landed key is never empty
+        derived = f"substr(md5({_literal(url)}), 1, 12) || '-' || record"
         table = con.execute(
-            f"select account_id, user_id, feature, {time_sql} as occurred_at, event_id "
+            f"select account_id, user_id, feature, {time_sql} as occurred_at, "
+            f"coalesce(event_id, {derived}) as event_id "
             "from mapped where account_id is not null and user_id is not null order by record"
         ).fetch_arrow_table()
         if skipped_type:

@@ -278,6 +278,19 @@ def test_plain_csv_gz_and_parquet_on_s3(bucket):
     ]
 
 
+def test_an_event_without_an_id_gets_one_fixed_by_file_and_record(tmp_path):
+    csv = "account_id,user_id,feature,occurred_at\nA1,u1,export,2029-12-30T08:00:00Z\n"
+    (tmp_path / "a.csv").write_text(csv + "A1,u2,export,2029-12-30T08:01:00Z\n")
+
+    first = rows(extract({"url": str(tmp_path)}))
+    again = rows(extract({"url": str(tmp_path)}))
+
+    event_ids = [r["event_id"] for r in first]
+    assert all(event_ids) and len(set(event_ids)) == 2
+    assert event_ids[0].endswith("-1") and event_ids[1].endswith("-2")
+    assert [r["event_id"] for r in again] == event_ids
+
+
 def test_amplitude_export_in_a_folder(tmp_path):
     events = [
         {
