@@ -1,4 +1,4 @@
-"""A local server shaped like HubSpot's CRM v3 API for tasks and owners.
+"""A local server shaped like HubSpot's CRM v3 API: tasks, owners and the CRM objects.
 
 Imitated (paths, bodies and error shapes as HubSpot documents them):
 
@@ -13,10 +13,23 @@ Imitated (paths, bodies and error shapes as HubSpot documents them):
   ceiling of the search API.
 * ``GET /crm/v3/owners`` (``email``, ``limit`` up to 500, ``after``) and
   ``GET /crm/v3/owners/{id}``.
+* ``GET /crm/v3/objects/{object}`` for companies, contacts, deals and line items
+  (``limit`` up to 100, ``after``, ``properties``, ``archived=true`` for the archived ones
+  with their ``archivedAt``), and ``POST /crm/v3/objects/{object}/search`` with the same
+  filters as tasks, one sort (``propertyName``, ``ASCENDING`` / ``DESCENDING``), ``total``
+  and the 10,000-result ceiling (paging past it is a 400, as HubSpot answers).
+* ``POST /crm/v4/associations/{from}/{to}/batch/read``: at most 1,000 ids; ids without an
+  association of that type come back as errors with status 207, as HubSpot answers.
 * Bearer-token authentication with HubSpot's 401 body.
 
-Not imitated: other object types, associations, single-object endpoints, sorting (results
-are always ordered by id), full-text ``query``, eventual consistency of the search index,
+Objects are seeded and changed by the test helpers (:meth:`HubSpotServer.add`,
+:meth:`HubSpotServer.update`, :meth:`HubSpotServer.archive`,
+:meth:`HubSpotServer.associate`). Their ``createdate`` and ``hs_lastmodifieddate``
+(``lastmodifieddate`` for contacts) are answered as ISO 8601 strings and compared as epoch
+milliseconds in search filters.
+
+Not imitated: other object types, single-object endpoints, sorting of tasks (they are
+always ordered by id), full-text ``query``, eventual consistency of the search index,
 per-property type checks beyond the ones above, and the real rate limits (inject them with
 :meth:`~touchline.devservers.base.FakeServer.fail_next`). ``hs_createdate`` and
 ``hs_lastmodifieddate`` are kept as epoch-millisecond strings; each change gets a strictly
@@ -25,8 +38,10 @@ later value than the one before, so "modified since" filters are exact.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -42,7 +57,29 @@ SEARCH_RESULTS_MAX = 10_000
 OWNERS_LIMIT_MAX = 500
 TASK_STATUSES = frozenset({"NOT_STARTED", "IN_PROGRESS", "WAITING", "COMPLETED", "DEFERRED"})
 TASK_PRIORITIES = frozenset({"LOW", "MEDIUM", "HIGH", "NONE"})
-DATE_PROPERTIES = frozenset({"hs_createdate", "hs_lastmodifieddate"})
+DATE_PROPERTIES = frozenset(
+    {"hs_createdate", "hs_lastmodifieddate", "createdate", "lastmodifieddate"}
+)
+CRM_OBJECTS = ("companies", "contacts", "deals", "line_items")
+OBJECTS = "/crm/v3/objects"
+ASSOCIATIONS = "/crm/v4/associations"
+LIST_LIMIT_MAX = 100
+ASSOCIATIONS_BATCH_MAX = 1000
+FIRST_OBJECT_ID = 30001
+# the association type HubSpot gives a record's primary company
+PRIMARY_TYPE_IDS = {("contacts", "companies"): 1, ("deals", "companies"): 5}
+UNLABELED_TYPE_IDS = {
+    ("contacts", "companies"): 279,
+    ("deals", "companies"): 341,
+    ("line_items", "deals"): 20,
+}
+
+
+def modified_property(object_type: str) -> str:
+    """The last-modified property HubSpot keeps on an object type."""
+    return "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
+
+
 ALWAYS_RETURNED = ("hs_object_id", "hs_createdate", "hs_lastmodifieddate")
 FIRST_TASK_ID = 1001
 
@@ -110,7 +147,10 @@ class HubSpotServer(FakeServer):
 
     ``owners`` are dicts with ``id``, ``email``, ``firstName`` and ``lastName``. With
     ``accept_any_email`` an owner lookup for an unknown email answers a made-up owner whose
-    id is derived from the email (see :func:`owner_id_for`). ``clock`` returns epoch seconds.
+    id is derived from the email (see :func:`owner_id_for`). An owner may carry ``teams``
+    (``[{"id", "name", "primary"}]``), answered as HubSpot does. ``clock`` returns epoch
+    seconds. ``default_properties`` are answered on every CRM object whether asked for or
+    not, as a property HubSpot starts returning by default would be.
     """
 
     name = "hubspot"
@@ -123,6 +163,7 @@ class HubSpotServer(FakeServer):
         id_property: str = "touchline_task_key",
         accept_any_email: bool = False,
         clock: Callable[[], float] = time.time,
+        default_properties: dict[str, str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         verbose: bool = False,
@@ -132,6 +173,7 @@ class HubSpotServer(FakeServer):
         self.accept_any_email = accept_any_email
         self.clock = clock
         self.owners = [dict(o) for o in (owners if owners is not None else DEFAULT_OWNERS)]
+        self.default_properties = dict(default_properties or {})
         super().__init__(host, port, verbose=verbose)
 
     # ------------------------------------------------------------------ state
@@ -140,12 +182,25 @@ class HubSpotServer(FakeServer):
         self._tasks: dict[str, dict[str, Any]] = {}
         self._next_id = FIRST_TASK_ID
         self._last_ms = 0
+        self._objects: dict[str, dict[str, dict[str, Any]]] = {t: {} for t in CRM_OBJECTS}
+        # (from type, to type) -> from id -> {to id: association type id}
+        self._links: dict[tuple[str, str], dict[str, dict[str, int]]] = {}
+        self._next_object_id = FIRST_OBJECT_ID
+        self._version = 0  # bumped by every change of a CRM object
+        self._by_modified: dict[str, tuple[int, list[tuple[int, int]], list[dict[str, Any]]]] = {}
 
     def _snapshot_state(self) -> dict[str, Any]:
         return {
             "tasks": [t for t in self._ordered() if not t["archived"]],
             "archived_tasks": [t for t in self._ordered() if t["archived"]],
             "owners": self.owners,
+            "objects": {
+                object_type: {
+                    "live": sum(1 for r in records.values() if not r["archived"]),
+                    "archived": sum(1 for r in records.values() if r["archived"]),
+                }
+                for object_type, records in self._objects.items()
+            },
         }
 
     def summary(self) -> str:
@@ -207,6 +262,309 @@ class HubSpotServer(FakeServer):
                 )
             )
 
+    # ------------------------------------------------------------------ CRM objects
+
+    def add(
+        self,
+        object_type: str,
+        properties: dict[str, Any],
+        *,
+        modified_ms: int | None = None,
+        created_ms: int | None = None,
+    ) -> str:
+        """Create a record as a user would in HubSpot; returns its id.
+
+        ``modified_ms`` and ``created_ms`` (epoch milliseconds) default to the clock.
+        """
+        with self.lock:
+            records = self._records(object_type)
+            self._version += 1
+            record_id = str(self._next_object_id)
+            self._next_object_id += 1
+            ms = self._tick() if modified_ms is None else modified_ms
+            created = ms if created_ms is None else created_ms
+            records[record_id] = {
+                "id": record_id,
+                "properties": {
+                    **{str(k): _as_property(v) for k, v in properties.items()},
+                    "hs_object_id": record_id,
+                    "createdate": str(created),
+                    modified_property(object_type): str(ms),
+                },
+                "createdMs": created,
+                "updatedMs": ms,
+                "archived": False,
+            }
+            return record_id
+
+    def add_many(self, object_type: str, rows: Iterable[tuple[dict[str, Any], int]]) -> list[str]:
+        """Create many records at once: ``(properties, modified_ms)`` each; returns the ids."""
+        with self.lock:
+            return [self.add(object_type, props, modified_ms=ms) for props, ms in rows]
+
+    def update(
+        self, object_type: str, record_id: str, properties: dict[str, Any], *, modified_ms=None
+    ) -> None:
+        """Change a record's properties (None removes one) and bump its last-modified date."""
+        with self.lock:
+            record = self._records(object_type)[record_id]
+            self._version += 1
+            ms = self._tick() if modified_ms is None else modified_ms
+            for name, value in properties.items():
+                if value is None:
+                    record["properties"].pop(str(name), None)
+                else:
+                    record["properties"][str(name)] = _as_property(value)
+            record["properties"][modified_property(object_type)] = str(ms)
+            record["updatedMs"] = ms
+
+    def archive(self, object_type: str, record_id: str, *, archived_ms: int | None = None) -> None:
+        """Delete a record as a user would (HubSpot keeps it as archived)."""
+        with self.lock:
+            record = self._records(object_type)[record_id]
+            self._version += 1
+            ms = self._tick() if archived_ms is None else archived_ms
+            record["archived"] = True
+            record["archivedMs"] = ms
+            record["updatedMs"] = ms
+
+    def associate(
+        self, from_type: str, from_id: str, to_type: str, to_id: str, *, primary: bool = False
+    ) -> None:
+        """Associate two records, in both directions (the primary label when ``primary``)."""
+        with self.lock:
+            pair = (from_type, to_type)
+            type_id = (PRIMARY_TYPE_IDS if primary else UNLABELED_TYPE_IDS).get(pair, 1)
+            self._links.setdefault(pair, {}).setdefault(from_id, {})[to_id] = type_id
+            back = self._links.setdefault((to_type, from_type), {}).setdefault(to_id, {})
+            back.setdefault(from_id, UNLABELED_TYPE_IDS.get((to_type, from_type), 1))
+
+    def _records(self, object_type: str) -> dict[str, dict[str, Any]]:
+        if object_type not in self._objects:
+            raise KeyError(f"not an imitated object type: {object_type}")
+        return self._objects[object_type]
+
+    def _object_json(
+        self, object_type: str, record: dict[str, Any], requested: list[str]
+    ) -> dict[str, Any]:
+        modified = modified_property(object_type)
+        names = dict.fromkeys(
+            [*requested, "hs_object_id", "createdate", modified, *self.default_properties]
+        )
+        properties: dict[str, str | None] = {}
+        for name in names:
+            value = record["properties"].get(name, self.default_properties.get(name))
+            if name in DATE_PROPERTIES and value:
+                value = _iso(int(value))
+            if value is not None or name in requested:
+                properties[name] = value
+        answer: dict[str, Any] = {
+            "id": record["id"],
+            "properties": properties,
+            "createdAt": _iso(record["createdMs"]),
+            "updatedAt": _iso(record["updatedMs"]),
+            "archived": record["archived"],
+        }
+        if record["archived"]:
+            answer["archivedAt"] = _iso(record["archivedMs"])
+        return answer
+
+    def _list_objects(self, request: Request, object_type: str) -> Reply:
+        raw_limit = request.arg("limit") or "10"
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= LIST_LIMIT_MAX:
+            raise HubSpotError(f"limit must be between 1 and {LIST_LIMIT_MAX}")
+        limit = int(raw_limit)
+        offset = _offset(request.arg("after"))
+        archived = (request.arg("archived") or "false").lower() == "true"
+        requested = [
+            name for value in request.query.get("properties", []) for name in value.split(",")
+        ]
+        records = self._records(object_type)
+        matches = [
+            records[k] for k in sorted(records, key=int) if records[k]["archived"] == archived
+        ]
+        page = matches[offset : offset + limit]
+        payload: dict[str, Any] = {
+            "results": [self._object_json(object_type, r, requested) for r in page]
+        }
+        if offset + limit < len(matches):
+            after = str(offset + limit)
+            payload["paging"] = {
+                "next": {"after": after, "link": f"{OBJECTS}/{object_type}?after={after}"}
+            }
+        return Reply(200, payload)
+
+    def _search_objects(self, request: Request, object_type: str) -> Reply:
+        body = request.json if request.json is not None else {}
+        if not isinstance(body, dict):
+            raise HubSpotError("Invalid input JSON: expected an object")
+        limit = body.get("limit", 10)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit:
+            raise HubSpotError("limit must be a positive integer")
+        if limit > SEARCH_LIMIT_MAX:
+            raise HubSpotError(f"limit must be at most {SEARCH_LIMIT_MAX}")
+        offset = _offset(body.get("after"))
+        if offset + limit > SEARCH_RESULTS_MAX:
+            raise HubSpotError(
+                f"The search API returns at most {SEARCH_RESULTS_MAX} results; "
+                "narrow the filters instead of paging further"
+            )
+        groups = body.get("filterGroups") or []
+        if not isinstance(groups, list) or len(groups) > 5:
+            raise HubSpotError("filterGroups must be a list of at most 5 groups")
+        for group in groups:
+            if not isinstance(group, dict) or not isinstance(group.get("filters", []), list):
+                raise HubSpotError("Each filter group needs a 'filters' list")
+            for flt in group.get("filters", []):
+                self._check_filter(flt)
+        requested = body.get("properties") or []
+        if not isinstance(requested, list):
+            raise HubSpotError("properties must be a list")
+        sorts = body.get("sorts") or []
+        if not isinstance(sorts, list) or len(sorts) > 1:
+            raise HubSpotError("sorts must be a list of at most one sort")
+        modified = modified_property(object_type)
+        candidates = self._modified_between(object_type, groups)
+        if self._only_modified_range(object_type, groups):
+            matches = candidates  # the index applied every filter exactly
+        else:
+            matches = [
+                record
+                for record in candidates
+                if not groups or any(self._matches(record, g.get("filters", [])) for g in groups)
+            ]
+        if sorts and sorts[0] != {"propertyName": modified, "direction": "ASCENDING"}:
+            matches = self._sorted(matches, sorts[0])
+        elif not sorts:
+            matches.sort(key=lambda record: int(record["id"]))
+        page = matches[offset : offset + limit]
+        payload: dict[str, Any] = {
+            "total": len(matches),
+            "results": [self._object_json(object_type, r, list(map(str, requested))) for r in page],
+        }
+        if offset + limit < len(matches):
+            payload["paging"] = {"next": {"after": str(offset + limit)}}
+        return Reply(200, payload)
+
+    @staticmethod
+    def _only_modified_range(object_type: str, groups: list[Any]) -> bool:
+        modified = modified_property(object_type)
+        return len(groups) == 1 and all(
+            flt.get("propertyName") == modified
+            and flt.get("operator") in ("GT", "GTE", "LT", "LTE")
+            for flt in groups[0].get("filters", [])
+        )
+
+    def _modified_between(self, object_type: str, groups: list[Any]) -> list[dict[str, Any]]:
+        """Live records by last-modified date, narrowed to a single group's date range.
+
+        Only an index: the filters are still applied to every record it returns.
+        """
+        modified = modified_property(object_type)
+        cached = self._by_modified.get(object_type)
+        if cached is None or cached[0] != self._version:
+            live = [r for r in self._records(object_type).values() if not r["archived"]]
+            live.sort(key=lambda r: (int(r["properties"][modified]), int(r["id"])))
+            keys = [(int(r["properties"][modified]), int(r["id"])) for r in live]
+            cached = (self._version, keys, live)
+            self._by_modified[object_type] = cached
+        _, keys, live = cached
+        low, high = 0, len(live)
+        if len(groups) == 1:
+            for flt in groups[0].get("filters", []):
+                if flt.get("propertyName") != modified:
+                    continue
+                value = int(_as_property(flt.get("value")))
+                operator = flt.get("operator")
+                if operator == "GT":
+                    low = max(low, bisect.bisect_right(keys, (value, sys.maxsize)))
+                elif operator == "GTE":
+                    low = max(low, bisect.bisect_left(keys, (value, -1)))
+                elif operator == "LT":
+                    high = min(high, bisect.bisect_left(keys, (value, -1)))
+                elif operator == "LTE":
+                    high = min(high, bisect.bisect_right(keys, (value, sys.maxsize)))
+        return live[low:high]
+
+    @staticmethod
+    def _sorted(records: list[dict[str, Any]], sort: Any) -> list[dict[str, Any]]:
+        if not isinstance(sort, dict) or not sort.get("propertyName"):
+            raise HubSpotError("Each sort needs a 'propertyName'")
+        name = sort["propertyName"]
+        direction = sort.get("direction", "ASCENDING")
+        if direction not in ("ASCENDING", "DESCENDING"):
+            raise HubSpotError(f"Unsupported sort direction: {direction!r}")
+
+        def key(record: dict[str, Any]) -> tuple[int, Any, int]:
+            value = record["properties"].get(name)
+            if value in (None, ""):
+                return (1, "", int(record["id"]))
+            if name in DATE_PROPERTIES or value.lstrip("-").isdigit():
+                return (0, int(value), int(record["id"]))
+            return (0, value, int(record["id"]))
+
+        return sorted(records, key=key, reverse=direction == "DESCENDING")
+
+    def _read_associations(self, request: Request, from_type: str, to_type: str) -> Reply:
+        body = request.json
+        if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
+            raise HubSpotError("Invalid input JSON: 'inputs' must be an array")
+        inputs = body["inputs"]
+        if len(inputs) > ASSOCIATIONS_BATCH_MAX:
+            raise HubSpotError(f"Batch size limit is {ASSOCIATIONS_BATCH_MAX}")
+        links = self._links.get((from_type, to_type), {})
+        started = _iso(int(self.clock() * 1000))
+        results, errors = [], []
+        for item in inputs:
+            if not isinstance(item, dict) or "id" not in item:
+                raise HubSpotError("Each input needs an 'id'")
+            from_id = str(item["id"])
+            found = links.get(from_id)
+            if not found:
+                errors.append(
+                    {
+                        "status": "error",
+                        "category": "OBJECT_NOT_FOUND",
+                        "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                        "message": f"No {to_type} is associated with {from_type} {from_id}.",
+                        "context": {"fromObjectId": [from_id]},
+                        "errors": [],
+                        "links": {},
+                    }
+                )
+                continue
+            results.append(
+                {
+                    "from": {"id": from_id},
+                    "to": [
+                        {
+                            "toObjectId": int(to_id),
+                            "associationTypes": [
+                                {
+                                    "category": "HUBSPOT_DEFINED",
+                                    "typeId": type_id,
+                                    "label": "Primary"
+                                    if type_id == PRIMARY_TYPE_IDS.get((from_type, to_type))
+                                    else None,
+                                }
+                            ],
+                        }
+                        for to_id, type_id in sorted(found.items(), key=lambda kv: int(kv[0]))
+                    ],
+                }
+            )
+        payload: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": started,
+            "completedAt": _iso(int(self.clock() * 1000)),
+        }
+        if errors:
+            payload["errors"] = errors
+            payload["numErrors"] = len(errors)
+            return Reply(207, payload)
+        return Reply(200, payload)
+
     # ------------------------------------------------------------------ HTTP
 
     def error_payload(self, status: int, message: str) -> Any:
@@ -233,10 +591,25 @@ class HubSpotServer(FakeServer):
             f"{TASKS}/search": ("POST", self._search),
             OWNERS: ("GET", self._owners),
         }
+        parts = path.split("/")
         if path in routes:
             method, endpoint = routes[path]
         elif path.startswith(f"{OWNERS}/") and path.count("/") == 4:
             method, endpoint = "GET", self._owner
+        elif path.startswith(f"{OBJECTS}/") and len(parts) == 5 and parts[4] in CRM_OBJECTS:
+            method, endpoint = "GET", lambda r: self._list_objects(r, parts[4])
+        elif path.startswith(f"{OBJECTS}/") and len(parts) == 6 and parts[5] == "search":
+            if parts[4] not in CRM_OBJECTS:
+                return self.not_found()
+            method, endpoint = "POST", lambda r: self._search_objects(r, parts[4])
+        elif (
+            path.startswith(f"{ASSOCIATIONS}/")
+            and len(parts) == 8
+            and parts[6:] == ["batch", "read"]
+            and parts[4] in CRM_OBJECTS
+            and parts[5] in CRM_OBJECTS
+        ):
+            method, endpoint = "POST", lambda r: self._read_associations(r, parts[4], parts[5])
         else:
             return self.not_found()
         if request.method != method:
@@ -471,8 +844,8 @@ class HubSpotServer(FakeServer):
             return left < right
         return left <= right
 
-    def _owner_record(self, owner: dict[str, str]) -> dict[str, Any]:
-        return {
+    def _owner_record(self, owner: dict[str, Any]) -> dict[str, Any]:
+        record = {
             "id": owner["id"],
             "email": owner.get("email"),
             "firstName": owner.get("firstName", ""),
@@ -482,6 +855,9 @@ class HubSpotServer(FakeServer):
             "updatedAt": "2024-01-01T00:00:00.000Z",
             "archived": False,
         }
+        if owner.get("teams"):
+            record["teams"] = [dict(team) for team in owner["teams"]]
+        return record
 
     def _owners(self, request: Request) -> Reply:
         raw_limit = request.arg("limit") or "100"
