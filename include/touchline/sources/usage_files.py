@@ -240,10 +240,19 @@ class UsageFilesConnector:
         return found
 
     def _listing(self, fs: fsspec.AbstractFileSystem, root: str) -> dict[str, dict[str, Any]]:
+        # the folder, or the bucket of an object-store prefix (an empty prefix is no error:
+        # the export may not have written yet), must exist: a misspelt url loads nothing
+        local = fsspec.utils.get_protocol(self.options.url) == "file"
+        place = root if local else root.split("/", 1)[0]
         try:
+            if not fs.exists(place):
+                kind = "folder" if local else "bucket"
+                raise SourceError(f"usage files: the {kind} of {self.options.url} does not exist")
             found = fs.glob(f"{root}/{self.options.include}", detail=True)
         except FileNotFoundError:
             found = {}
+        except SourceError:
+            raise
         except Exception as error:
             raise SourceError(f"usage files: cannot list {self.options.url}: {error}") from error
         return {path: info for path, info in found.items() if info.get("type") == "file"}

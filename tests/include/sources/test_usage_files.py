@@ -424,6 +424,14 @@ def test_a_file_written_after_the_window_is_left_for_a_later_run(tmp_path):
     assert len(rows(UsageFilesConnector(options).extract([USAGE], past, {}))) == 1
 
 
+def test_a_missing_folder_or_bucket_is_an_error_not_an_empty_source(tmp_path, bucket):
+    with pytest.raises(SourceError, match="the folder of .*nowhere does not exist"):
+        extract({"url": str(tmp_path / "nowhere")})
+    with pytest.raises(SourceError, match="the bucket of s3://no-such-bucket-x/p/ does not exist"):
+        extract({"url": "s3://no-such-bucket-x/p/"})
+    assert rows(extract({"url": f"s3://{bucket.bucket}/not-yet-written/"})) == []
+
+
 def test_a_misspelt_option_is_refused_by_name():
     with pytest.raises(ValidationError, match="formt"):
         UsageFilesOptions(url="s3://bucket/", formt="segment")
