@@ -131,3 +131,47 @@ def test_a_failed_gate_keeps_the_cursor_and_a_rerun_lands_the_same_rows(zendesk,
         (paths.landing_dir / "_state" / "helpdesk" / f"ds={nxt.isoformat()}.json").read_text()
     )
     assert again == saved
+
+
+def test_changes_from_salesforce_make_a_complete_snapshot_each_day(tmp_path, monkeypatch):
+    """Day one reads the accounts whole; day two only a change and a delete, and lands the
+    whole state: the unchanged account kept, the changed one updated, the deleted one gone."""
+    from touchline.devservers.salesforce import SalesforceServer
+    from touchline.sources.config import load
+    from touchline.sources.run import stage_from_source
+
+    sources = tmp_path / "sources.yml"
+    sources.write_text(
+        "entities:\n  accounts: crm_api\n"
+        "sources:\n  crm_api:\n    type: salesforce\n    backoff_seconds: 0\n",
+        encoding="utf-8",
+    )
+    paths = settings().with_overrides(landing_dir=tmp_path / "landing", sources_file=sources)
+    source = load(sources).sources["crm_api"]
+    with SalesforceServer() as server:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(server.ca_bundle))
+        monkeypatch.setenv("AIRFLOW_CONN_TOUCHLINE_SALESFORCE", server.connection_json())
+        owner = server.put("User", {"Email": "ana@vendor.example", "Name": "Ana"}, at=at(DAY, 1))
+        ids = {
+            name: server.put(
+                "Account",
+                {"Name": name, "Type": "Customer - Direct", "OwnerId": owner},
+                at=at(DAY, 2),
+            )
+            for name in ("Acme", "Globex", "Initech")
+        }
+        stage_from_source(source, ["accounts"], DAY, paths)
+        publish_staged(paths.landing_dir, DAY, ["accounts"])
+
+        nxt = DAY + dt.timedelta(days=1)
+        server.put("Account", {"Id": ids["Globex"], "Name": "Globex Corp"}, at=at(nxt, 3))
+        server.delete("Account", ids["Initech"], at=at(nxt, 4))
+        stage_from_source(source, ["accounts"], nxt, paths)
+        publish_staged(paths.landing_dir, nxt, ["accounts"])
+
+    def names(day):
+        part = partition_dir(paths.landing_dir, "accounts", day) / "part-0.parquet"
+        return sorted(pq.read_table(part).column("account_name").to_pylist())
+
+    assert names(DAY) == ["Acme", "Globex", "Initech"]
+    assert names(nxt) == ["Acme", "Globex Corp"]
