@@ -57,9 +57,12 @@ class Source:
     type: str
     options: Any  # the connector's options model (None for the file drop)
 
-    def connector(self):
+    def connector_class(self):
         module, _, class_name = CONNECTORS[self.type]
-        return getattr(importlib.import_module(module), class_name)(self.options)
+        return getattr(importlib.import_module(module), class_name)
+
+    def connector(self):
+        return self.connector_class()(self.options)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,15 @@ def load(path: Path | None) -> SourcesConfig:
             )
         _choice(source, choices, where, f"entities.{entity}")
         by_entity[entity] = source
+    for name, source in sources.items():
+        provided = source.connector_class().entities
+        missing = [e for e, s in by_entity.items() if s == name and e not in provided]
+        if missing:
+            raise ConfigError(
+                f"{where}: sources.{name}: {source.type} does not provide "
+                f"{', '.join(missing)}; take {'it' if len(missing) == 1 else 'them'} from "
+                f"another source under entities (e.g. {missing[0]}: {FILEDROP})"
+            )
     unused = set(sources) - set(by_entity.values())
     if unused:
         raise ConfigError(

@@ -263,6 +263,7 @@ class SalesforceConnector:
     """Reads the crm family from Salesforce; see the module docstring."""
 
     origin = "salesforce"
+    entities = ("accounts", "contacts", "contracts", "csms", "snoozes", "fx_rates")
 
     def __init__(self, options: SalesforceOptions) -> None:
         self.options = options

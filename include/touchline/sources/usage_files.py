@@ -198,6 +198,8 @@ def _time_sql(text: str, time_format: str) -> str:
 class UsageFilesConnector:
     """Usage events from export files: each file loaded once, tracked in a manifest."""
 
+    entities = ("usage_events",)
+
     def __init__(self, options: UsageFilesOptions) -> None:
         self.options = options
         fmt = options.format

@@ -92,6 +92,8 @@ def _state_value(value: Any) -> Any:
 class UsageSqlConnector:
     """Usage events from a PostgreSQL table or query, by a ``(timestamp, id)`` keyset."""
 
+    entities = ("usage_events",)
+
     def __init__(self, options: UsageSqlOptions) -> None:
         self.options = options
         self.cursor_column = options.cursor_column or options.columns.occurred_at

@@ -144,6 +144,8 @@ def _parse_time(text: Any, ticket_id: Any, field: str) -> dt.datetime | None:
 class ZendeskConnector:
     """Reads the support family's ``tickets`` from Zendesk; see the module docstring."""
 
+    entities = ("tickets",)
+
     def __init__(self, options: ZendeskOptions) -> None:
         self.options = options
         self._last_request = 0.0

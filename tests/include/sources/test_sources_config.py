@@ -49,3 +49,28 @@ def test_every_connector_type_is_registered_with_its_classes():
     for kind, (module, options, connector) in CONNECTORS.items():
         assert module == f"touchline.sources.{kind}", kind
         assert options.endswith("Options") and connector.endswith("Connector")
+
+
+def test_a_connector_asked_for_an_entity_it_does_not_read_is_named(tmp_path):
+    path = write(tmp_path, "families: {crm: hs}\nsources: {hs: {type: hubspot}}\n")
+    with pytest.raises(ConfigError) as refused:
+        load(path)
+    assert "sources.hs: hubspot does not provide snoozes, fx_rates" in str(refused.value)
+    fixed = write(
+        tmp_path,
+        "families: {crm: hs}\nentities: {snoozes: filedrop, fx_rates: filedrop}\n"
+        "sources: {hs: {type: hubspot}}\n",
+    )
+    assert load(fixed).plan("crm") == {
+        "hs": ["accounts", "contracts", "contacts", "csms"],
+        FILEDROP: ["snoozes", "fx_rates"],
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(CONNECTORS))
+def test_every_connector_names_the_entities_it_reads(kind):
+    import importlib
+
+    module, _, connector = CONNECTORS[kind]
+    provided = getattr(importlib.import_module(module), connector).entities
+    assert provided and all(name in {e.name for e in ENTITIES} for name in provided)
