@@ -251,9 +251,11 @@ class SalesforceServer(FakeServer):
             stored["SystemModstamp"] = self._tick(at)
 
     def add_field(self, sobject: str, field: str, type_: str = "string") -> None:
-        """A new field on an object (it shows in describe and can be queried)."""
+        """A new field on an object (it shows in describe and can be queried); a custom
+        object (``CS_Snooze__c``) is created with its first field."""
         with self.lock:
-            self._fields[sobject][field] = type_
+            self._fields.setdefault(sobject, dict(SYSTEM_FIELDS))[field] = type_
+            self._records.setdefault(sobject, {})
 
     def remove_field(self, sobject: str, field: str) -> None:
         """Drop a field from an object: describe no longer lists it, a query naming it is 400."""
