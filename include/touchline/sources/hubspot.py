@@ -34,6 +34,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 from urllib3.util.retry import Retry
 
+from touchline import hubspot_client
 from touchline.schema import Entity
 from touchline.sources.base import Extract, SourceError, Window
 from touchline.sources.filedrop import output_schema
@@ -129,14 +130,7 @@ class HubSpotOptions(BaseModel):
 
 def _retry(options: HubSpotOptions) -> Retry:
     """429 (after its Retry-After) and 5xx are retried with backoff; other refusals are not."""
-    return Retry(
-        total=options.max_retries,
-        backoff_factor=options.backoff_factor,
-        status_forcelist=(429, 500, 502, 503, 504),
-        allowed_methods=None,  # the searches and batch reads are POSTs that change nothing
-        respect_retry_after_header=True,
-        raise_on_status=False,
-    )
+    return hubspot_client.retry(options.max_retries, options.backoff_factor)
 
 
 def _mask(secret: str) -> None:
@@ -151,7 +145,6 @@ def _mask(secret: str) -> None:
 def client_from_connection(options: HubSpotOptions) -> tuple[Any, str]:
     """The official client for the Connection ``options.conn_id``, and its base URL."""
     from airflow.sdk import BaseHook
-    from hubspot import HubSpot
 
     try:
         connection = BaseHook.get_connection(options.conn_id)
@@ -171,7 +164,7 @@ def client_from_connection(options: HubSpotOptions) -> tuple[Any, str]:
         url = f"{connection.schema or 'https'}://{url}"
         if connection.port:
             url = f"{url}:{connection.port}"
-    client = HubSpot(access_token=connection.password, retry=_retry(options), host=url)
+    client = hubspot_client.client(url, connection.password, _retry(options))
     return client, url
 
 
