@@ -355,6 +355,63 @@ def test_hubspot_upsert_creates_then_updates_the_same_task(hubspot):
     assert hubspot.task_by_key("acme-qbr")["properties"]["hs_task_status"] == "IN_PROGRESS"
 
 
+def test_hubspot_upsert_echoes_each_inputs_write_trace_id(hubspot):
+    answer = upsert(
+        hubspot,
+        dict(task_input("acme-qbr"), objectWriteTraceId="trace-a"),
+        dict(task_input("beta-call"), objectWriteTraceId="trace-b"),
+    )
+    traced = {
+        r["objectWriteTraceId"]: r["properties"]["touchline_task_key"]
+        for r in answer.json["results"]
+    }
+    assert traced == {"trace-a": "acme-qbr", "trace-b": "beta-call"}
+
+
+def test_hubspot_batch_update_by_id_refuses_a_deleted_task_with_404(hubspot):
+    upsert(hubspot, task_input("acme-qbr"), task_input("beta-call"))
+    url = hubspot.url + "/crm/v3/objects/tasks/batch/update"
+    change = {"properties": {"hs_task_status": "COMPLETED"}}
+    answer = call(
+        "POST",
+        url,
+        body={"inputs": [dict(change, id="1001", objectWriteTraceId="acme-qbr")]},
+        headers=HS_AUTH,
+    )
+    assert answer.status == 200
+    assert answer.json["results"][0]["objectWriteTraceId"] == "acme-qbr"
+    assert hubspot.task_by_key("acme-qbr")["properties"]["hs_task_status"] == "COMPLETED"
+    assert hubspot.delete_task("beta-call") == "1002"
+    refused = call(
+        "POST",
+        url,
+        body={"inputs": [dict(change, id="1001"), dict(change, id="1002")]},
+        headers=HS_AUTH,
+    )
+    assert refused.status == 404
+    assert refused.json["category"] == "OBJECT_NOT_FOUND"
+    assert refused.json["context"] == {"ids": ["1002"]}
+    assert hubspot.task_by_key("beta-call") is None  # not created again
+
+
+def test_hubspot_batch_read_answers_207_with_the_missing_ids(hubspot):
+    upsert(hubspot, task_input("acme-qbr"), task_input("beta-call"))
+    hubspot.delete_task("beta-call")
+    url = hubspot.url + "/crm/v3/objects/tasks/batch/read"
+    body = {
+        "inputs": [{"id": "1001"}, {"id": "1002"}, {"id": "9"}],
+        "properties": ["touchline_task_key"],
+    }
+    answer = call("POST", url, body=body, headers=HS_AUTH)
+    assert answer.status == 207
+    assert [r["id"] for r in answer.json["results"]] == ["1001"]
+    assert answer.json["results"][0]["properties"]["touchline_task_key"] == "acme-qbr"
+    [error] = answer.json["errors"]
+    assert (error["category"], error["context"]["ids"]) == ("OBJECT_NOT_FOUND", ["1002", "9"])
+    whole = call("POST", url, body={"inputs": [{"id": "1001"}]}, headers=HS_AUTH)
+    assert whole.status == 200 and "errors" not in whole.json
+
+
 def test_hubspot_batch_limit_is_100(hubspot):
     too_many = upsert(hubspot, *(task_input(f"k{n}") for n in range(101)))
     assert too_many.status == 400

@@ -5,7 +5,12 @@ Imitated (paths, bodies and error shapes as HubSpot documents them):
 * ``POST /crm/v3/objects/tasks/batch/upsert``: upsert by a unique property, at most 100
   inputs, duplicates within a batch rejected, ``hs_task_status`` / ``hs_task_priority``
   enumerations checked, ``hs_timestamp`` required on create. A batch is validated as a whole
-  and applied all or nothing.
+  and applied all or nothing. An input's ``objectWriteTraceId`` is echoed on its result.
+* ``POST /crm/v3/objects/tasks/batch/update``: at most 100 inputs by task id, with their
+  ``objectWriteTraceId`` echoed; an id that does not exist (or was deleted) refuses the
+  batch with 404 ``OBJECT_NOT_FOUND`` naming the ids.
+* ``POST /crm/v3/objects/tasks/batch/read``: at most 100 ids; ids that do not exist (or
+  were deleted) come back as errors with status 207, as HubSpot answers.
 * ``POST /crm/v3/objects/tasks/batch/archive``: at most 100 ids, unknown ids ignored, 204.
 * ``POST /crm/v3/objects/tasks/search``: filter groups (AND within a group, OR across groups)
   with ``EQ``, ``NEQ``, ``GT``, ``GTE``, ``LT``, ``LTE``, ``IN``, ``HAS_PROPERTY`` and
@@ -24,9 +29,10 @@ Imitated (paths, bodies and error shapes as HubSpot documents them):
 
 Objects are seeded and changed by the test helpers (:meth:`HubSpotServer.add`,
 :meth:`HubSpotServer.update`, :meth:`HubSpotServer.archive`,
-:meth:`HubSpotServer.associate`). Their ``createdate`` and ``hs_lastmodifieddate``
-(``lastmodifieddate`` for contacts) are answered as ISO 8601 strings and compared as epoch
-milliseconds in search filters.
+:meth:`HubSpotServer.associate`); tasks by the export itself, or by
+:meth:`HubSpotServer.add_tasks` and :meth:`HubSpotServer.delete_task`. Their
+``createdate`` and ``hs_lastmodifieddate`` (``lastmodifieddate`` for contacts) are answered
+as ISO 8601 strings and compared as epoch milliseconds in search filters.
 
 Not imitated: other object types, single-object endpoints, sorting of tasks (they are
 always ordered by id), full-text ``query``, eventual consistency of the search index,
@@ -250,6 +256,28 @@ class HubSpotServer(FakeServer):
                 raise KeyError(task_key)
             self._touch(task, {"hs_task_status": "COMPLETED"})
             return self.copy(task)
+
+    def delete_task(self, task_key: str) -> str:
+        """Delete a task as a user would in the CRM (kept as archived); returns its id."""
+        with self.lock:
+            task = self._live_by_key(task_key)
+            if task is None:
+                raise KeyError(task_key)
+            ms = self._tick()
+            task["archived"] = True
+            task["archivedAt"] = task["updatedAt"] = _iso(ms)
+            return str(task["id"])
+
+    def add_tasks(self, rows: Iterable[tuple[dict[str, Any], int]]) -> list[str]:
+        """Create tasks as users would, each with its last-modified time in epoch ms."""
+        ids = []
+        with self.lock:
+            for properties, modified_ms in rows:
+                task = self._create({str(k): _as_property(v) for k, v in properties.items()})
+                task["properties"]["hs_lastmodifieddate"] = str(modified_ms)
+                task["updatedAt"] = _iso(modified_ms)
+                ids.append(str(task["id"]))
+        return ids
 
     def count_by_key(self) -> dict[str, int]:
         """``{task_key: number of non-archived tasks carrying it}``; any value above 1 is a bug."""
@@ -588,6 +616,8 @@ class HubSpotServer(FakeServer):
         routes: dict[str, tuple[str, Callable[[Request], Reply]]] = {
             f"{TASKS}/batch/upsert": ("POST", self._upsert),
             f"{TASKS}/batch/archive": ("POST", self._archive),
+            f"{TASKS}/batch/update": ("POST", self._update),
+            f"{TASKS}/batch/read": ("POST", self._read),
             f"{TASKS}/search": ("POST", self._search),
             OWNERS: ("GET", self._owners),
         }
@@ -675,16 +705,18 @@ class HubSpotServer(FakeServer):
             existing = self._live_by_key(key)
             self._check_properties(properties, creating=existing is None)
             properties[self.id_property] = key
-            plan.append((key, properties, existing))
+            plan.append((item.get("objectWriteTraceId"), properties, existing))
 
         results = []
-        for _key, properties, existing in plan:
+        for trace, properties, existing in plan:
             if existing is None:
                 task = self._create(properties)
             else:
                 task = self._touch(existing, properties)
             result = self.copy(task)
             result["new"] = existing is None
+            if trace is not None:
+                result["objectWriteTraceId"] = str(trace)
             results.append(result)
         return Reply(
             200,
@@ -723,6 +755,86 @@ class HubSpotServer(FakeServer):
         task["properties"]["hs_lastmodifieddate"] = str(ms)
         task["updatedAt"] = _iso(ms)
         return task
+
+    def _live_task(self, task_id: str) -> dict[str, Any] | None:
+        task = self._tasks.get(task_id)
+        return task if task is not None and not task["archived"] else None
+
+    def _not_found(self, ids: list[str]) -> dict[str, Any]:
+        return {
+            "status": "error",
+            "category": "OBJECT_NOT_FOUND",
+            "message": "Could not get some TASK objects, they may be deleted or not exist. "
+            "Check that ids are valid.",
+            "context": {"ids": ids},
+        }
+
+    def _update(self, request: Request) -> Reply:
+        started = _iso(int(self.clock() * 1000))
+        plan: list[tuple[Any, dict[str, str], str]] = []
+        for item in self._inputs(request):
+            if not isinstance(item, dict) or not str(item.get("id") or ""):
+                raise HubSpotError("Each input needs an 'id'")
+            raw = item.get("properties", {})
+            if not isinstance(raw, dict):
+                raise HubSpotError("'properties' must be an object")
+            properties = {str(k): _as_property(v) for k, v in raw.items()}
+            self._check_properties(properties, creating=False)
+            plan.append((item.get("objectWriteTraceId"), properties, str(item["id"])))
+        missing = [task_id for _, _, task_id in plan if self._live_task(task_id) is None]
+        if missing:
+            return Reply(404, self._not_found(missing))
+        results = []
+        for trace, properties, task_id in plan:
+            result = self.copy(self._touch(self._tasks[task_id], properties))
+            if trace is not None:
+                result["objectWriteTraceId"] = str(trace)
+            results.append(result)
+        return Reply(
+            200,
+            {
+                "status": "COMPLETE",
+                "results": results,
+                "startedAt": started,
+                "completedAt": _iso(int(self.clock() * 1000)),
+            },
+            applied=True,
+        )
+
+    def _read(self, request: Request) -> Reply:
+        started = _iso(int(self.clock() * 1000))
+        ids = []
+        for item in self._inputs(request):
+            if not isinstance(item, dict) or "id" not in item:
+                raise HubSpotError("Each input needs an 'id'")
+            ids.append(str(item["id"]))
+        requested = (request.json or {}).get("properties") or []
+        names = list(dict.fromkeys([*map(str, requested), *ALWAYS_RETURNED]))
+        results, missing = [], []
+        for task_id in dict.fromkeys(ids):
+            task = self._live_task(task_id)
+            if task is None:
+                missing.append(task_id)
+                continue
+            results.append(
+                {
+                    "id": task["id"],
+                    "properties": {n: task["properties"].get(n) for n in names},
+                    "createdAt": task["createdAt"],
+                    "updatedAt": task["updatedAt"],
+                    "archived": False,
+                }
+            )
+        payload: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": started,
+            "completedAt": _iso(int(self.clock() * 1000)),
+        }
+        if missing:
+            payload["numErrors"] = 1
+            payload["errors"] = [self._not_found(missing)]
+        return Reply(207 if missing else 200, payload)
 
     def _archive(self, request: Request) -> Reply:
         ids = []
