@@ -32,7 +32,7 @@ def test_env_vars_enable_a_destination(monkeypatch, tmp_path):
     assert isinstance(destinations.destination("files"), Outbox)
     crm = destinations.destination("crm")
     assert isinstance(crm, HubSpotTasks)
-    assert crm.client._client.headers["authorization"] == "Bearer env-token-123"
+    assert crm.call.client.access_token == "env-token-123"
 
 
 def test_a_connection_wins_over_env_vars(monkeypatch):

@@ -14,6 +14,7 @@ import json
 import pytest
 
 from tests.exports.conftest import RUN_DATE, make_day, task
+from touchline import hubspot_client
 from touchline.devservers.customerio import CustomerIOServer
 from touchline.devservers.hubspot import HubSpotServer
 from touchline.devservers.slack import SlackServer
@@ -62,7 +63,14 @@ def hubspot():
 
 
 def crm(server, policy, token="hs-secret"):
-    return HubSpotTasks(server.url, token, policy=policy)
+    """The CRM destination with the policy's attempts, backoff, timeout and recorded sleeps."""
+    return HubSpotTasks(
+        server.url, token, crm_retries(policy), timeout_seconds=policy.timeout_seconds
+    )
+
+
+def crm_retries(policy):
+    return hubspot_client.retry(policy.attempts, policy.backoff_seconds, sleep=policy.sleep)
 
 
 # -- CRM tasks ---------------------------------------------------------------------------------
@@ -154,16 +162,16 @@ def test_completed_tasks_are_read_back_page_by_page(hubspot, policy, ledger):
     many = make_day([task(n) for n in range(1, 251)])
     export(crm(hubspot, policy), many, ledger)
     for n in range(1, 251):
-        if n % 2:
-            hubspot.complete(f"task-{n:03d}")
+        hubspot.complete(f"task-{n:03d}")
     since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
-    found = completed_since(hubspot.url, "hs-secret", since, policy=policy)
+    until = since + dt.timedelta(hours=2)
+    found = completed_since(hubspot.url, "hs-secret", since, until, crm_retries(policy))
     assert sorted(t["properties"][KEY_PROPERTY] for t in found) == [
-        f"task-{n:03d}" for n in range(1, 251, 2)
+        f"task-{n:03d}" for n in range(1, 251)
     ]
     searches = hubspot.requests_to("/crm/v3/objects/tasks/search", "POST")
     assert len(searches) == 2 and "after" not in searches[0].json
-    assert searches[1].json["after"] == "100"
+    assert searches[1].json["after"] == "200"
 
 
 # -- Slack ------------------------------------------------------------------------------------

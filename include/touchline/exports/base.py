@@ -12,6 +12,10 @@ sends only the difference:
   consumer);
 - everything else is *unchanged* and not sent.
 
+An item the destination reports as deleted at its end (:meth:`Destination.report_gone`,
+e.g. a CRM task a user deleted) is recorded as closed with the destination's
+``gone_reason`` and is not sent again while it stays in the day.
+
 Each batch is counted as an attempt before it is sent and recorded as sent the moment the
 destination accepts it. A run that dies halfway leaves the rest pending and the next run
 sends only that; the destinations' own idempotency (a CRM upsert by external id, an event
@@ -56,7 +60,7 @@ class Item:
 @dataclass(frozen=True)
 class Closing:
     row: LedgerRow
-    reason: str  # completed | cancelled
+    reason: str  # completed | cancelled | the destination's gone_reason
 
 
 @dataclass
@@ -94,6 +98,15 @@ class Destination:
     batch_size: ClassVar[int] = 100
     updates: ClassVar[bool] = True  # a changed payload is sent again
     closes: ClassVar[bool] = False  # items gone from the day are closed at the destination
+    gone_reason: ClassVar[str] = "deleted_at_destination"  # closed reason of a deleted item
+
+    def report_gone(self, keys: Iterable[str]) -> None:
+        """Items the destination no longer holds (deleted there): closed, never re-sent."""
+        self.__dict__.setdefault("_gone", []).extend(keys)
+
+    def take_gone(self) -> set[str]:
+        """The items reported gone since the last call."""
+        return set(self.__dict__.pop("_gone", []))
 
     def items(self, day: Day) -> list[Item]:
         raise NotImplementedError
@@ -129,6 +142,8 @@ def plan(destination: Destination, day: Day, ledger: Ledger) -> Plan:
         row = rows.get(item.key)
         if row is None or row.status in ("pending", "failed") or row.payload_hash is None:
             result.create.append(item)
+        elif row.status == "closed" and row.closed_reason == destination.gone_reason:
+            result.unchanged += 1  # deleted at the destination by a user: left deleted
         elif row.status == "closed":
             result.create.append(item)  # due again: the destination gets it back
         elif row.payload_hash != item.hash and destination.updates:
@@ -164,7 +179,12 @@ def export(destination: Destination, day: Day, ledger: Ledger, *, dry_run: bool 
             keys = [c.row.item_key for c in batch]
             with _recorded_failure(ledger, name, keys):
                 destination.close(batch, day)
-            ledger.closed(name, [(c.row.item_key, c.reason) for c in batch], day.run_date)
+            gone = destination.take_gone()
+            reasons = [
+                (c.row.item_key, destination.gone_reason if c.row.item_key in gone else c.reason)
+                for c in batch
+            ]
+            ledger.closed(name, reasons, day.run_date)
     finally:
         destination.shut()
     return todo
@@ -185,6 +205,9 @@ def _send(
             remote = destination.create([item for item, _ in batch], day)
         else:
             remote = destination.update([(item, row) for item, row in batch if row], day)
+    gone = destination.take_gone() & set(keys)
+    if gone:
+        ledger.closed(name, [(key, destination.gone_reason) for key in sorted(gone)], day.run_date)
     accepted = [(item, row) for item, row in batch if item.key in remote]
     ledger.sent(
         name,
@@ -194,7 +217,7 @@ def _send(
         ],
         day.run_date,
     )
-    refused = [item.key for item, _ in batch if item.key not in remote]
+    refused = [item.key for item, _ in batch if item.key not in remote and item.key not in gone]
     if refused:
         ledger.failed(name, refused, "not accepted by the destination (see the task log)")
         log.warning("%s: %d item(s) not accepted; they stay pending", name, len(refused))
