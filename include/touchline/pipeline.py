@@ -104,10 +104,12 @@ def build_warehouse() -> dict:
     run_date, paths = run_context()
     started = time.monotonic()
     try:
-        return warehouse.build(paths, run_date, publish=False).as_dict()
+        result = warehouse.build(paths, run_date, publish=False)
     except warehouse.BuildError as exc:
         gates.record_build(paths, run_date, exc, seconds=time.monotonic() - started)
         raise
+    gates.record_build(paths, run_date, seconds=result.seconds, nodes=result.nodes)
+    return result.as_dict()
 
 
 @_final_on_bad_data

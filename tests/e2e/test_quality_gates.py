@@ -279,7 +279,9 @@ def test_clean_run_passes_every_gate(state):
     report = json.loads((state["output"] / "quality" / day / "report.json").read_text())
     assert report["status"] == "passed"
     steps = {s["step"]: s for s in report["steps"]}
-    assert set(steps) == set(STEP_ORDER)  # the four contract checks and the two gates
+    # the four contract checks, the two gates and the build with its dbt tests
+    assert set(steps) == set(STEP_ORDER)
+    assert steps["build"]["message"].startswith("dbt nodes: ")
     for step in steps.values():
         assert step["status"] == "passed", step["step"]
         for dataset in step["datasets"]:
