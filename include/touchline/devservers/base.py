@@ -470,3 +470,41 @@ class FakeServer:
             h.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             pass
+
+
+class HttpsFakeServer(FakeServer):
+    """A :class:`FakeServer` over HTTPS, its certificate from a local CA of its own.
+
+    For clients that only speak https (simple-salesforce, zenpy): point
+    ``REQUESTS_CA_BUNDLE`` at :attr:`ca_bundle`, the CA's certificate in PEM.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False) -> None:
+        import ssl
+        import tempfile
+        from pathlib import Path
+
+        import trustme  # a test dependency: only the HTTPS servers need it
+
+        self._ca = trustme.CA()
+        self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._ca.issue_cert(host, "localhost").configure_cert(self._tls)
+        self._ca_dir = tempfile.TemporaryDirectory(prefix=f"touchline-{self.name}-ca-")
+        self.ca_bundle = Path(self._ca_dir.name) / "ca.pem"
+        self._ca.cert_pem.write_to_path(str(self.ca_bundle))
+        super().__init__(host, port, verbose=verbose)
+
+    def start(self) -> Self:
+        fresh = self._httpd is None
+        super().start()
+        if fresh and self._httpd is not None:
+            self._httpd.socket = self._tls.wrap_socket(self._httpd.socket, server_side=True)
+        return self
+
+    def stop(self) -> None:
+        super().stop()
+        self._ca_dir.cleanup()
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.port}"

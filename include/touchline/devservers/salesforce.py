@@ -36,15 +36,10 @@ import datetime as dt
 import itertools
 import json
 import re
-import ssl
-import tempfile
-from pathlib import Path
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qs
 
-import trustme
-
-from touchline.devservers.base import FakeServer, Reply, Request
+from touchline.devservers.base import HttpsFakeServer, Reply, Request
 
 API_VERSION = "59.0"
 EPOCH = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
@@ -143,7 +138,7 @@ class _QueryError(Exception):
         self.message = message
 
 
-class SalesforceServer(FakeServer):
+class SalesforceServer(HttpsFakeServer):
     """Salesforce REST API subset over local HTTPS; see the module docstring.
 
     Build the data with :meth:`put` (create or update: stamps ``SystemModstamp``) and
@@ -169,30 +164,7 @@ class SalesforceServer(FakeServer):
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
         self.page_size = page_size
-        self._ca = trustme.CA()
-        self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self._ca.issue_cert(host, "localhost").configure_cert(self._tls)
-        self._ca_dir = tempfile.TemporaryDirectory(prefix="touchline-salesforce-ca-")
-        self.ca_bundle = Path(self._ca_dir.name) / "ca.pem"
-        self._ca.cert_pem.write_to_path(str(self.ca_bundle))
         super().__init__(host, port, verbose=verbose)
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> Self:
-        fresh = self._httpd is None
-        super().start()
-        if fresh and self._httpd is not None:
-            self._httpd.socket = self._tls.wrap_socket(self._httpd.socket, server_side=True)
-        return self
-
-    def stop(self) -> None:
-        super().stop()
-        self._ca_dir.cleanup()
-
-    @property
-    def url(self) -> str:
-        return f"https://{self.host}:{self.port}"
 
     def connection_json(self) -> str:
         """An ``AIRFLOW_CONN_<ID>`` value (JSON form): a direct session on this server."""

@@ -30,15 +30,10 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import ssl
-import tempfile
-from pathlib import Path
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlencode
 
-import trustme
-
-from touchline.devservers.base import FakeServer, Reply, Request
+from touchline.devservers.base import HttpsFakeServer, Reply, Request
 
 API = "/api/v2"
 MAX_PER_PAGE = 1000
@@ -61,7 +56,7 @@ def _decode_cursor(cursor: str) -> tuple[int, int] | None:
         return None
 
 
-class ZendeskServer(FakeServer):
+class ZendeskServer(HttpsFakeServer):
     """Zendesk Support API subset over local HTTPS; see the module docstring.
 
     Build the data with :meth:`add_organization`, :meth:`add_ticket`,
@@ -83,30 +78,7 @@ class ZendeskServer(FakeServer):
     ) -> None:
         self.email = email
         self.token = token
-        self._ca = trustme.CA()
-        self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self._ca.issue_cert(host, "localhost").configure_cert(self._tls)
-        self._ca_dir = tempfile.TemporaryDirectory(prefix="touchline-zendesk-ca-")
-        self.ca_bundle = Path(self._ca_dir.name) / "ca.pem"
-        self._ca.cert_pem.write_to_path(str(self.ca_bundle))
         super().__init__(host, port, verbose=verbose)
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> Self:
-        fresh = self._httpd is None
-        super().start()
-        if fresh and self._httpd is not None:
-            self._httpd.socket = self._tls.wrap_socket(self._httpd.socket, server_side=True)
-        return self
-
-    def stop(self) -> None:
-        super().stop()
-        self._ca_dir.cleanup()
-
-    @property
-    def url(self) -> str:
-        return f"https://{self.host}:{self.port}"
 
     @property
     def host_port(self) -> str:
