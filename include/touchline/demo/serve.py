@@ -24,7 +24,12 @@ What the systems cannot hold, and so differs from the drop by design: Zendesk ti
 are integers (:attr:`ServedBook.ticket_ids` maps the drop's), a first reply is kept as whole
 minutes after creation, and a satisfaction rating is only good (CSAT 4-5, read as 5) or bad
 (1-2, read as 1), a 3 being left unrated; the corporate currency's rate is 1 for all time
-rather than a row per date. :func:`as_served` applies exactly these to the drop's rows.
+rather than a row per date. :func:`as_served` applies exactly these to the drop's rows, and
+:func:`write_served_drop` writes a copy of a drop that holds the book as the systems do: the
+file drop of that copy and the served book land the same rows.
+
+:func:`land_served_day` lands one date of the history the way a night would read it: the
+served families through their connectors, the others from the drop.
 """
 
 from __future__ import annotations
@@ -32,17 +37,20 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Self
 
 import yaml
 
+from touchline.config import Settings
+from touchline.demo import files
 from touchline.devservers.salesforce import SalesforceServer, format_datetime
 from touchline.devservers.zendesk import ZendeskServer
-from touchline.landing import drop_dir
-from touchline.schema import ENTITY_BY_NAME
+from touchline.landing import drop_dir, publish_staged, stage_table
+from touchline.schema import API_ENTITIES, ENTITIES, ENTITY_BY_NAME, FAMILIES
 from touchline.sources.filedrop import find_file, read_typed
 
 CORPORATE_CURRENCY = "USD"
@@ -221,6 +229,21 @@ def csat_rating(score: int | None) -> str | None:
     return "good" if score >= 4 else "bad"
 
 
+def ticket_versions(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """A day's ticket versions in the order they are served (by last change, then id)."""
+    return sorted(rows, key=lambda r: (r["updated_at"] or r["created_at"], r["ticket_id"]))
+
+
+class TicketNumbers:
+    """Zendesk's integer ticket ids, numbered in the order the tickets are first served."""
+
+    def __init__(self) -> None:
+        self.ticket_ids: dict[str, int] = {}  # drop ticket id -> Zendesk ticket id
+
+    def number(self, drop_ticket_id: str) -> int:
+        return self.ticket_ids.setdefault(drop_ticket_id, len(self.ticket_ids) + 1)
+
+
 class ServedBook:
     """Loads a drop into :class:`DemoServers` date by date; see the module docstring.
 
@@ -231,7 +254,7 @@ class ServedBook:
     def __init__(self, servers: DemoServers, drop: Path) -> None:
         self.servers = servers
         self.drop = Path(drop)
-        self.ticket_ids: dict[str, int] = {}  # drop ticket id -> Zendesk ticket id
+        self.tickets = TicketNumbers()
         self._org_ids: dict[str, int] = {}  # account id -> Zendesk organization id
         self._users: dict[str, str] = {}  # CSM email -> Salesforce User Id
         self._snapshots: dict[str, dict[Any, dict[str, Any]]] = {}
@@ -242,6 +265,11 @@ class ServedBook:
         for sobject, fields in CUSTOM_FIELDS.items():
             for field, type_ in fields.items():
                 servers.salesforce.add_field(sobject, field, type_)
+
+    @property
+    def ticket_ids(self) -> dict[str, int]:
+        """Drop ticket id -> Zendesk ticket id, for the tickets served so far."""
+        return self.tickets.ticket_ids
 
     def serve_day(self, day: dt.date) -> None:
         """Apply the drop of ``day`` to the servers (dates in order, each once)."""
@@ -405,8 +433,8 @@ class ServedBook:
         """Each ticket version of the day, as the ticket's history in Zendesk."""
         zendesk = self.servers.zendesk
         rows = read_drop(self.drop, day, "tickets")
-        for row in sorted(rows, key=lambda r: (r["updated_at"] or r["created_at"], r["ticket_id"])):
-            ticket_id = self.ticket_ids.setdefault(row["ticket_id"], len(self.ticket_ids) + 1)
+        for row in ticket_versions(rows):
+            ticket_id = self.tickets.number(row["ticket_id"])
             created = _utc(row["created_at"])
             updated = _utc(row["updated_at"]) or created
             tags = (row["tags"] or "").split(";") if row["tags"] else []
@@ -468,7 +496,9 @@ def _segment_tracks(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield record
 
 
-def as_served(entity_name: str, rows: list[dict[str, Any]], book: ServedBook) -> list[dict]:
+def as_served(
+    entity_name: str, rows: list[dict[str, Any]], book: ServedBook | TicketNumbers
+) -> list[dict]:
     """The drop's rows of an entity as the served systems can hold them (module docstring)."""
     if entity_name == "tickets":
         served = []
@@ -489,3 +519,86 @@ def as_served(entity_name: str, rows: list[dict[str, Any]], book: ServedBook) ->
         corporate = {"currency": CORPORATE_CURRENCY, "rate_to_usd": 1.0}
         return kept + [{**corporate, "as_of_date": CORPORATE_AS_OF}]
     return rows
+
+
+def _text(value: Any) -> str:
+    """A typed value as the file drop writes it (docs/input-layout.md)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return files.boolean(value)
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None).isoformat() + "Z"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def drop_dates(drop: Path) -> list[dt.date]:
+    """The dates of a drop's date folders, in order."""
+    dates = []
+    for folder in Path(drop).iterdir():
+        try:
+            dates.append(dt.date.fromisoformat(folder.name))
+        except ValueError:
+            continue
+    return sorted(dates)
+
+
+def write_served_drop(drop: Path, out: Path) -> Path:
+    """Copy ``drop`` to ``out`` with :func:`as_served` applied to every entity and date.
+
+    The copy is the book as the served systems hold it: landed from the file drop it gives
+    the rows the served book lands. Files :func:`as_served` leaves as they are are copied
+    byte for byte; the others are written again in the drop's format, under the same name.
+    """
+    out = Path(out)
+    shutil.copytree(drop, out)
+    numbers = TicketNumbers()
+    for day in drop_dates(drop):
+        for entity in ENTITIES:
+            source = find_file(drop_dir(drop, day), entity)
+            if source is None:
+                continue
+            rows = read_drop(drop, day, entity.name)
+            if entity.name == "tickets":
+                for row in ticket_versions(rows):
+                    numbers.number(row["ticket_id"])
+            served = as_served(entity.name, rows, numbers)
+            if served is rows:
+                continue
+            columns = entity.column_names
+            files.write_rows(
+                drop_dir(out, day) / source.path.name,
+                entity.name,
+                [[_text(row[column]) for column in columns] for row in served],
+            )
+    return out
+
+
+def served_families() -> tuple[str, ...]:
+    """The families the demo's ``sources.yml`` reads from the servers."""
+    return tuple(
+        family for family, source in sources_config()["families"].items() if source != "filedrop"
+    )
+
+
+def land_served_day(book: ServedBook, paths: Settings, day: dt.date) -> None:
+    """Serve ``day`` and land it: the served families through ``sources.yml``, the others
+    and the empty CRM read-back from the drop (as ``touchline.extract.land_day`` does).
+
+    History is trusted, as ``land_history``'s is: the batches are published without the
+    gate. The servers hold one date at a time, so dates land one after another, in order.
+    """
+    from touchline.extract import land_family, stage_family
+
+    book.serve_day(day)
+    served = served_families()
+    for family in served:
+        stage_family(family, day, paths)
+    for family in FAMILIES:
+        if family not in served:
+            land_family(family, day, paths)
+    for entity in API_ENTITIES:  # nothing was read back before the first run
+        stage_table(entity.name, None, paths.landing_dir, day, source="history")
+    publish_staged(paths.landing_dir, day)
