@@ -423,31 +423,7 @@ class HubSpotServer(FakeServer):
         return Reply(200, payload)
 
     def _search_objects(self, request: Request, object_type: str) -> Reply:
-        body = request.json if request.json is not None else {}
-        if not isinstance(body, dict):
-            raise HubSpotError("Invalid input JSON: expected an object")
-        limit = body.get("limit", 10)
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit:
-            raise HubSpotError("limit must be a positive integer")
-        if limit > SEARCH_LIMIT_MAX:
-            raise HubSpotError(f"limit must be at most {SEARCH_LIMIT_MAX}")
-        offset = _offset(body.get("after"))
-        if offset + limit > SEARCH_RESULTS_MAX:
-            raise HubSpotError(
-                f"The search API returns at most {SEARCH_RESULTS_MAX} results; "
-                "narrow the filters instead of paging further"
-            )
-        groups = body.get("filterGroups") or []
-        if not isinstance(groups, list) or len(groups) > 5:
-            raise HubSpotError("filterGroups must be a list of at most 5 groups")
-        for group in groups:
-            if not isinstance(group, dict) or not isinstance(group.get("filters", []), list):
-                raise HubSpotError("Each filter group needs a 'filters' list")
-            for flt in group.get("filters", []):
-                self._check_filter(flt)
-        requested = body.get("properties") or []
-        if not isinstance(requested, list):
-            raise HubSpotError("properties must be a list")
+        body, limit, offset, groups, requested = self._search_body(request)
         sorts = body.get("sorts") or []
         if not isinstance(sorts, list) or len(sorts) > 1:
             raise HubSpotError("sorts must be a list of at most one sort")
@@ -852,6 +828,35 @@ class HubSpotServer(FakeServer):
         return Reply(204, applied=True)
 
     def _search(self, request: Request) -> Reply:
+        _, limit, offset, groups, requested = self._search_body(request)
+
+        matches = [
+            t
+            for t in self._ordered()
+            if not t["archived"]
+            and (not groups or any(self._matches(t, g.get("filters", [])) for g in groups))
+        ]
+        page = matches[offset : offset + limit]
+        results = []
+        for task in page:
+            names = list(dict.fromkeys([*map(str, requested), *ALWAYS_RETURNED]))
+            results.append(
+                {
+                    "id": task["id"],
+                    "properties": {n: task["properties"].get(n) for n in names},
+                    "createdAt": task["createdAt"],
+                    "updatedAt": task["updatedAt"],
+                    "archived": False,
+                }
+            )
+        payload: dict[str, Any] = {"total": len(matches), "results": results}
+        if offset + limit < len(matches):
+            payload["paging"] = {"next": {"after": str(offset + limit)}}
+        return Reply(200, payload)
+
+    def _search_body(self, request: Request) -> tuple[dict, int, int, list, list]:
+        """A search request's body, checked as HubSpot checks it: the body, the page size,
+        the offset (``after``), the filter groups and the properties asked for."""
         body = request.json if request.json is not None else {}
         if not isinstance(body, dict):
             raise HubSpotError("Invalid input JSON: expected an object")
@@ -877,30 +882,7 @@ class HubSpotServer(FakeServer):
         requested = body.get("properties") or []
         if not isinstance(requested, list):
             raise HubSpotError("properties must be a list")
-
-        matches = [
-            t
-            for t in self._ordered()
-            if not t["archived"]
-            and (not groups or any(self._matches(t, g.get("filters", [])) for g in groups))
-        ]
-        page = matches[offset : offset + limit]
-        results = []
-        for task in page:
-            names = list(dict.fromkeys([*map(str, requested), *ALWAYS_RETURNED]))
-            results.append(
-                {
-                    "id": task["id"],
-                    "properties": {n: task["properties"].get(n) for n in names},
-                    "createdAt": task["createdAt"],
-                    "updatedAt": task["updatedAt"],
-                    "archived": False,
-                }
-            )
-        payload: dict[str, Any] = {"total": len(matches), "results": results}
-        if offset + limit < len(matches):
-            payload["paging"] = {"next": {"after": str(offset + limit)}}
-        return Reply(200, payload)
+        return body, limit, offset, groups, requested
 
     _OPERATORS = frozenset(
         {"EQ", "NEQ", "GT", "GTE", "LT", "LTE", "IN", "HAS_PROPERTY", "NOT_HAS_PROPERTY"}
