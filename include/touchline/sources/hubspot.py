@@ -575,38 +575,16 @@ class HubSpotConnector:
     def _changed(self, object_type: str, properties: list[str], lo: int, hi: int) -> list[_Record]:
         """Records last modified in (lo, hi], each once, in modification order."""
         found: dict[str, _Record] = {}
-        for record in self._search_window(object_type, properties, lo, hi):
+        pages = hubspot_client.search_in_slices(
+            lambda low, high, after: self._search(object_type, properties, low, high, after),
+            lo,
+            hi,
+            what=object_type,
+            error=SourceError,
+        )
+        for record in map(_Record, pages):
             found[record.id] = record
         return list(found.values())
-
-    def _search_window(
-        self, object_type: str, properties: list[str], lo: int, hi: int
-    ) -> Iterator[_Record]:
-        page = self._search(object_type, properties, lo, hi, None)
-        total = page.get("total") or 0
-        if total >= SEARCH_RESULTS_MAX:
-            if hi - lo <= 1:
-                raise SourceError(
-                    f"HubSpot {object_type}: {total} records were modified within one "
-                    f"millisecond ({lo + 1}); the search API cannot page past "
-                    f"{SEARCH_RESULTS_MAX}"
-                )
-            mid = lo + (hi - lo) // 2
-            log.info(
-                "HubSpot %s: %d changed records in one window; reading it in halves",
-                object_type,
-                total,
-            )
-            yield from self._search_window(object_type, properties, lo, mid)
-            yield from self._search_window(object_type, properties, mid, hi)
-            return
-        while True:
-            for obj in page.get("results") or []:
-                yield _Record(obj)
-            after = (page.get("paging") or {}).get("next", {}).get("after")
-            if not after:
-                return
-            page = self._search(object_type, properties, lo, hi, after)
 
     def _search(
         self, object_type: str, properties: list[str], lo: int, hi: int, after: str | None
