@@ -6,11 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help setup demo demo-push dev-servers bench test lint format docs clean
+.PHONY: help setup demo demo-push demo-api dev-servers bench test lint format docs clean
 
 help:
 	@echo "make demo    generate demo data and run the nightly DAG through Airflow"
 	@echo "make demo-push  the same, pushing to local HubSpot/Slack/Customer.io/webhook servers"
+	@echo "make demo-api   the same, crm/support/usage read from local Salesforce/Zendesk/S3 servers"
 	@echo "make dev-servers  run the local API servers in the foreground (prints their env vars)"
 	@echo "make bench   benchmark the small and medium scales (bench/results/)"
 	@echo "make test    run the test suite"
@@ -30,6 +31,9 @@ demo: $(STAMP)
 
 demo-push: $(STAMP)
 	$(BIN)/touchline demo --with-dev-servers
+
+demo-api: $(STAMP)
+	$(BIN)/touchline demo --sources api
 
 bench: $(STAMP)
 	$(BIN)/touchline bench --scale small --scale medium

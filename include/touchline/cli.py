@@ -253,17 +253,21 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def _demo_drop(args: argparse.Namespace, paths: Settings) -> list[dt.date]:
+    """Generate the demo book into the drop folder, or take the one ``--drop`` names; its
+    dates, in order."""
     from touchline.demo.generator import generate
-    from touchline.extract import land_history
+    from touchline.demo.serve import drop_dates
     from touchline.progress import step
 
-    base = settings()
-    paths = base.with_overrides(
-        source_dir=args.source_dir or base.home / "demo-drop",
-        output_dir=args.output_dir,
-        warehouse=args.warehouse,
-    )
+    if args.drop is not None:
+        dates = drop_dates(paths.source_dir) if paths.source_dir.is_dir() else []
+        if not dates:
+            raise SystemExit(
+                f"touchline demo: --drop {paths.source_dir} holds no date folder (YYYY-MM-DD)"
+            )
+        print(f"Using the drop in {paths.source_dir} ({dates[0]} to {dates[-1]})")
+        return dates
     print(
         f"Generating demo data ({args.accounts} accounts, {args.days} days) in {paths.source_dir}"
     )
@@ -277,10 +281,80 @@ def cmd_demo(args: argparse.Namespace) -> int:
             on_day=lambda _: progress.advance(),
         )
     first, last = summary.dates
-    history = [first + dt.timedelta(days=n) for n in range((last - first).days)]
-    print(f"Landing the history ({first} to {history[-1] if history else first})")
-    with step("landing the history", total=len(history), unit="days") as progress:
-        land_history(paths, history, on_day=lambda day: progress.advance())
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def _print_served_sources(servers, sources_file: Path) -> None:
+    """Say where each family comes from when the demo book is served by the local APIs."""
+    from touchline.demo.serve import BUCKET, USAGE_PREFIX, sources_config
+
+    origins = {
+        "salesforce": f"local Salesforce at {servers.salesforce.url}",
+        "zendesk": f"local Zendesk at {servers.zendesk.url}",
+        "usage_files": f"Segment files in s3://{BUCKET}/{USAGE_PREFIX}/ "
+        f"(local S3 at {servers.s3_endpoint})",
+    }
+    config = sources_config()
+    print(f"Sources ({sources_file}):")
+    for family, name in config["families"].items():
+        source = config["sources"].get(name, {"type": name})
+        origin = origins.get(source["type"], "the file drop")
+        print(f"  {family:<10} {origin}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import contextlib
+
+    from touchline.extract import land_history
+    from touchline.progress import step
+
+    base = settings()
+    paths = base.with_overrides(
+        source_dir=args.drop or args.source_dir or base.home / "demo-drop",
+        output_dir=args.output_dir,
+        warehouse=args.warehouse,
+    )
+    dates = _demo_drop(args, paths)
+    history, last = dates[:-1], dates[-1]
+    with contextlib.ExitStack() as running:
+        book = None
+        if args.sources == "api":
+            from touchline.airflow_local import airflow_env
+            from touchline.demo.serve import DemoServers, ServedBook, write_sources_file
+
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the S3 server's requests
+            servers = running.enter_context(DemoServers())
+            sources_file = write_sources_file(paths.home / "demo-sources.yml")
+            # the connectors look their Connections up through Airflow, here as in the run:
+            # the demo's Airflow home, and the Connections and sources.yml it inherits
+            os.environ.update(
+                {name: value for name, value in airflow_env(paths).items() if "AIRFLOW" in name}
+            )
+            os.environ.update(servers.environment())
+            os.environ["TOUCHLINE_SOURCES"] = str(sources_file)
+            paths = paths.with_overrides(sources_file=sources_file)
+            book = ServedBook(servers, paths.source_dir)
+            _print_served_sources(servers, sources_file)
+        shown = f"{history[0]} to {history[-1]}" if history else "none"
+        if book is None:
+            print(f"Landing the history ({shown})")
+            with step("landing the history", total=len(history), unit="days") as progress:
+                land_history(paths, history, on_day=lambda day: progress.advance())
+        else:
+            from touchline.demo.serve import land_served_day
+
+            print(f"Landing the history through the APIs, one date at a time ({shown})")
+            with step("landing the history", total=len(history), unit="days") as progress:
+                for day in history:
+                    land_served_day(book, paths, day)
+                    progress.advance()
+            book.serve_day(last)
+        _run_demo_night(args, paths, last)
+    return 0
+
+
+def _run_demo_night(args: argparse.Namespace, paths: Settings, last: dt.date) -> None:
+    """The nightly DAG for the demo's last date, sending to the demo's destinations."""
     os.environ.setdefault("TOUCHLINE_OUTBOX", str(paths.output_dir / "outbox"))
     if "TOUCHLINE_LEDGER" not in os.environ:
         # the demo regenerates its book (and its servers start empty): a ledger of its own,
@@ -306,7 +380,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     finally:
         for server in servers:
             server.stop()
-    return 0
 
 
 def _print_exports(paths: Settings, servers) -> None:
@@ -433,6 +506,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--with-dev-servers",
         action="store_true",
         help="start the local API servers and push the work lists to every destination",
+    )
+    demo.add_argument(
+        "--sources",
+        choices=["drop", "api"],
+        default="drop",
+        help="where crm, support and usage come from: the file drop, or the book served by "
+        "local Salesforce, Zendesk and S3 servers (engagement stays on the drop)",
+    )
+    demo.add_argument(
+        "--drop",
+        type=Path,
+        help="run on this drop (<drop>/<YYYY-MM-DD>/<entity>.csv) instead of generating one",
     )
 
     bench = commands.add_parser(
