@@ -18,12 +18,20 @@ per second):
 
 The Airflow overhead of a DAG run is its wall time minus the time its tasks ran. Results go
 to ``bench/results/<scale>-<date>.json`` and ``.md``.
+
+    touchline bench --scale medium --stage sources
+
+is the opt-in ``sources`` stage (see :func:`run_sources`): the drop's last date served from
+the local Salesforce, Zendesk and S3 servers (``touchline.demo.serve``), and each source's
+extraction of that date through ``stage_from_source`` measured in its own process. Results
+go to ``bench/results/<scale>-sources-<date>.json`` and ``.md``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import platform
 import shutil
@@ -257,6 +265,88 @@ def _model_statements(manifest: dict, database: Path) -> list[str]:
     return statements
 
 
+def step_serve(drop: Path, day: dt.date, sources_file: Path, environment_file: Path) -> None:
+    """Serve ``day`` of ``drop`` from the local servers until stdin closes.
+
+    Writes the ``sources.yml`` that reads them and their Connections (as env vars, in
+    ``environment_file``, readable by its owner only), then prints the ready line.
+    """
+    from touchline.demo.serve import DemoServers, ServedBook, write_sources_file
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the S3 server's requests
+    with DemoServers() as servers:
+        started = time.monotonic()
+        ServedBook(servers, drop).serve_day(day)
+        served = round(time.monotonic() - started, 2)
+        write_sources_file(sources_file)
+        environment_file.touch(mode=0o600)
+        environment_file.write_text(json.dumps(servers.environment()))
+        print(SERVING + json.dumps({"serve_seconds": served}), flush=True)
+        sys.stdin.read()  # until the benchmark closes the pipe
+
+
+SERVING = "BENCH-SERVING "
+
+
+def step_source(paths: Settings, source_name: str, run_date: dt.date) -> None:
+    """Extract every entity ``sources.yml`` reads from ``source_name`` for ``run_date``."""
+    from touchline.sources.config import load
+    from touchline.sources.run import stage_from_source
+
+    config = load(paths.sources_file)
+    entities = [entity for entity, name in config.by_entity.items() if name == source_name]
+    started = time.monotonic()
+    staged = stage_from_source(config.sources[source_name], entities, run_date, paths)
+    # the process's wall time less its start (interpreter, imports, configuration)
+    extracting = round(time.monotonic() - started, 2)
+    rows = {batch.entity: batch.rows for batch in staged}
+    found = {"rows": sum(rows.values()), "entities": rows, "extract_seconds": extracting}
+    print("BENCH " + json.dumps(found))
+
+
+class ServedDay:
+    """The server process of the ``sources`` stage: started, then serving until closed."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.command, self.env = command, env
+        self.output: list[str] = []
+        self.ready: dict = {}
+
+    def __enter__(self) -> ServedDay:
+        self.process = subprocess.Popen(
+            self.command,
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        signalled = threading.Event()
+
+        def read() -> None:
+            for line in self.process.stdout:
+                self.output.append(line)
+                if line.startswith(SERVING):
+                    self.ready = json.loads(line[len(SERVING) :])
+                    signalled.set()
+            signalled.set()  # the process ended without serving
+
+        self.reader = threading.Thread(target=read, daemon=True)
+        self.reader.start()
+        signalled.wait()
+        if not self.ready:
+            returncode = self.process.wait()
+            self.reader.join()
+            tail = "".join(self.output)[-4000:]
+            raise RuntimeError(f"bench: the servers did not start ({returncode}):\n{tail}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.stdin.close()
+        self.process.wait()
+        self.reader.join()
+
+
 # -- the run --------------------------------------------------------------------------------
 
 
@@ -417,6 +507,102 @@ def run(
     return result
 
 
+SOURCE_TYPES = ("salesforce", "zendesk", "usage_files")  # the order they are measured in
+
+
+def run_sources(
+    scale: str,
+    out_dir: Path,
+    keep: bool = False,
+    drop: Path | None = None,
+    results_dir: Path | None = None,
+) -> dict:
+    """The ``sources`` stage at ``scale``: each source's extraction of the drop's last date.
+
+    The drop (generated, or ``drop``) has its last date served from the local Salesforce,
+    Zendesk and S3 servers in a process of their own: the first serve is the whole state of
+    the snapshots, and that date's tickets and usage events. Each source is then extracted
+    for that date through ``stage_from_source`` in its own process (a first read: no saved
+    state), measured like every stage: wall time, peak RSS of its process tree (the servers'
+    process is not in it) and rows per second. Neither generating nor serving is timed.
+    """
+    from touchline.airflow_local import airflow_env
+    from touchline.demo.serve import drop_dates, sources_config
+
+    accounts, days = SCALES[scale]
+    work = Path(out_dir) / f"bench-{scale}-sources"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    paths = settings().with_overrides(
+        home=work / "home",
+        source_dir=Path(drop) if drop else work / "drop",
+        landing_dir=work / "home" / "landing",
+        sources_file=work / "home" / "sources.yml",
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TOUCHLINE_", "AIRFLOW"))
+    }
+    # the connectors look their Connections up through Airflow, in a home of the bench's own
+    env.update({key: value for key, value in airflow_env(paths).items() if "AIRFLOW" in key})
+    env.update(TOUCHLINE_HOME=str(paths.home), TOUCHLINE_SOURCES=str(paths.sources_file))
+    from touchline.demo.generator import DEFAULT_END_DATE
+
+    print(f"touchline bench {scale} sources: {accounts:,} accounts", flush=True)
+    if drop is None:
+        generate = _generate_command(paths.source_dir, accounts, days + 1, DEFAULT_END_DATE)
+        measure("generate", generate, env)
+    dates = drop_dates(paths.source_dir) if paths.source_dir.is_dir() else []
+    if not dates:
+        raise SystemExit(f"touchline bench: {paths.source_dir} holds no date folder (YYYY-MM-DD)")
+    day = dates[-1]
+    environment_file = work / "servers.env.json"
+    serve = _python(
+        "serve",
+        str(paths.source_dir),
+        day.isoformat(),
+        str(paths.sources_file),
+        str(environment_file),
+    )
+    names = {
+        source["type"]: name
+        for name, source in sources_config()["sources"].items()
+        if source["type"] in SOURCE_TYPES
+    }
+    stages: list[Stage] = []
+    with ServedDay(serve, env) as served:
+        print(f"  served {day} in {served.ready['serve_seconds']:.1f} s", flush=True)
+        source_env = dict(env, **json.loads(environment_file.read_text()))
+        for source_type in SOURCE_TYPES:
+            step_args = ("source", str(paths.home), str(paths.sources_file), names[source_type])
+            stage = measure(source_type, _python(*step_args, day.isoformat()), source_env)
+            stage.detail["source"] = names[source_type]
+            stages.append(stage)
+            print(
+                f"  {stage.name:<12} {stage.seconds:>9.1f} s {stage.peak_rss_mb:>9.0f} MB "
+                f"{stage.rows:>12,} rows {stage.rows_per_second:>12,.0f} rows/s",
+                flush=True,
+            )
+    result = {
+        "stage": "sources",
+        "scale": scale,
+        "accounts": accounts,
+        "days": days,
+        "date": dt.date.today().isoformat(),
+        "served_date": day.isoformat(),
+        "serve_seconds": served.ready["serve_seconds"],
+        "commit": code_version(),
+        "machine": machine(),
+        "stages": [asdict(s) for s in stages],
+    }
+    write_results(result, results_dir)
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
 LARGE_NIGHTLY_SECONDS = 300  # the large scale's nightly run: under 5 minutes ...
 LARGE_NIGHTLY_PEAK_MB = 8 * 1024  # ... and under 8 GB
 
@@ -559,14 +745,45 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(result: dict) -> None:
-    folder = REPO_ROOT / "bench" / "results"
+def sources_markdown(result: dict) -> str:
+    """The ``sources`` stage's table: one row per source."""
+    commit = f"commit {result['commit']}; " if result.get("commit") else ""
+    lines = [
+        f"### {result['scale']} sources: {result['accounts']:,} accounts, the drop's last date "
+        f"{result['served_date']} from the local servers ({result['date']}; {commit}"
+        f"{result['machine']['cpus']} cores, {result['machine']['memory_gb']} GB)",
+        "",
+        "| source | entities | seconds | of which extracting | peak RSS (MB) | rows | rows/s |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for stage in result["stages"]:
+        entities = ", ".join(stage["detail"].get("entities", {}))
+        lines.append(
+            f"| {stage['name']} | {entities} | {stage['seconds']:.1f} | "
+            f"{stage['detail']['extract_seconds']:.1f} | {stage['peak_rss_mb']:.0f} | "
+            f"{stage['rows']:,} | {stage['rows_per_second']:,.0f} |"
+        )
+    lines += [
+        "",
+        "- each extraction in its own process through `stage_from_source`, a first read (no "
+        "saved state); seconds and rows/s are the process's wall time, extracting the time "
+        "`stage_from_source` took in it; the servers run in another process, not counted in "
+        "the peak RSS",
+        f"- serving the date (not timed above): {result['serve_seconds']} s",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_results(result: dict, folder: Path | None = None) -> None:
+    folder = Path(folder) if folder else REPO_ROOT / "bench" / "results"
     folder.mkdir(parents=True, exist_ok=True)
-    stem = folder / f"{result['scale']}-{result['date']}"
+    sources = result.get("stage") == "sources"
+    stem = folder / f"{result['scale']}{'-sources' if sources else ''}-{result['date']}"
+    table = sources_markdown(result) if sources else markdown(result)
     stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    stem.with_suffix(".md").write_text(markdown(result))
+    stem.with_suffix(".md").write_text(table)
     print()
-    print(markdown(result))
+    print(table)
 
 
 def _main(argv: list[str]) -> None:
@@ -582,6 +799,15 @@ def _main(argv: list[str]) -> None:
         step_scan(paths)
     elif step == "sql":
         step_sql_floor(paths, dt.date.fromisoformat(rest[0]), Path(rest[1]))
+    elif step == "serve":
+        day, sources_file, environment_file = rest
+        step_serve(
+            Path(home), dt.date.fromisoformat(day), Path(sources_file), Path(environment_file)
+        )
+    elif step == "source":
+        sources_file, source_name, day = rest
+        paths = paths.with_overrides(sources_file=sources_file)
+        step_source(paths, source_name, dt.date.fromisoformat(day))
     else:
         raise SystemExit(f"unknown bench step {step}")
 

@@ -219,11 +219,16 @@ def _print_sent(paths: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from touchline.bench import run
+    from touchline.bench import run, run_sources
 
     work = args.work_dir or settings().home / "bench"
+    if args.stage == "sources" and args.reuse_landing:
+        raise SystemExit("touchline bench: --reuse-landing does not apply to --stage sources")
     for scale in args.scale:
-        run(scale, work, keep=args.keep, drop=args.drop, reuse_landing=args.reuse_landing)
+        if args.stage == "sources":
+            run_sources(scale, work, keep=args.keep, drop=args.drop)
+        else:
+            run(scale, work, keep=args.keep, drop=args.drop, reuse_landing=args.reuse_landing)
     return 0
 
 
@@ -544,6 +549,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--reuse-landing",
         action="store_true",
         help="keep the history a previous --keep run landed and start at the full pipeline",
+    )
+    bench.add_argument(
+        "--stage",
+        choices=["sources"],
+        help="run only this opt-in stage instead of the pipeline's; sources: the drop's last "
+        "date served from the local Salesforce, Zendesk and S3 servers, each source's "
+        "extraction measured",
     )
     bench.set_defaults(handler=cmd_bench)
 

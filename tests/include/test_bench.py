@@ -3,6 +3,7 @@ stage prints, the targets each scale is judged against."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
@@ -109,3 +110,36 @@ def test_the_table_names_the_commit_it_measured():
         dict(result("small", 30.0), commit="1516e70")
     )
     assert "(2026-12-01; 2 cores" in markdown(result("small", 30.0))  # not from a checkout
+
+
+def test_the_sources_stage_measures_each_source_at_the_tiny_scale(tmp_path):
+    from touchline.cli import build_parser
+
+    args = build_parser().parse_args(["bench", "--scale", "tiny", "--stage", "sources"])
+    assert args.stage == "sources"
+    measured = bench.run_sources("tiny", tmp_path / "work", results_dir=tmp_path / "results")
+    stages = {stage["name"]: stage for stage in measured["stages"]}
+    assert list(stages) == ["salesforce", "zendesk", "usage_files"]
+    for name, stage in stages.items():
+        assert stage["rows"] > 0, f"{name}: no rows extracted"
+        assert stage["rows_per_second"] > 0, f"{name}: no rows/s"
+        assert stage["peak_rss_mb"] > 0, f"{name}: no peak memory"
+    assert set(stages["salesforce"]["detail"]["entities"]) == {
+        "accounts",
+        "contacts",
+        "contracts",
+        "csms",
+        "snoozes",
+        "fx_rates",
+    }
+    assert list(stages["zendesk"]["detail"]["entities"]) == ["tickets"]
+    assert list(stages["usage_files"]["detail"]["entities"]) == ["usage_events"]
+    # the results name the commit measured and the date served
+    written = json.loads(
+        (tmp_path / "results" / f"tiny-sources-{measured['date']}.json").read_text()
+    )
+    assert written["commit"] == bench.code_version()
+    assert written["served_date"] == measured["served_date"]
+    table = (tmp_path / "results" / f"tiny-sources-{measured['date']}.md").read_text()
+    assert "| salesforce | accounts, contracts, contacts, csms, snoozes, fx_rates |" in table
+    assert 0 < stages["zendesk"]["detail"]["extract_seconds"] <= stages["zendesk"]["seconds"]
