@@ -82,6 +82,8 @@ class _Calls:
                 + (f" with {status}" if status else "")
                 + f": {message}"
             ) from exc
+        # the request line and status only: the token and the payload stay out of the log
+        log.info("crm %s -> %d", what, answer.status)
         return json.loads(answer.data) if answer.data else {}
 
 
