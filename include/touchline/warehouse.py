@@ -30,21 +30,11 @@ from pathlib import Path
 import duckdb
 
 from touchline.config import Settings
+from touchline.errors import BuildError
 from touchline.landing import previous_partition, published_partitions
 from touchline.quality.dbt_tests import FailedTest, explain, failed_data_tests
 
 log = logging.getLogger(__name__)
-
-
-class BuildError(RuntimeError):
-    """dbt build failed; the published warehouse is unchanged.
-
-    ``tests``: the failed data tests in words (``FailedTest.as_dict``), for the report.
-    """
-
-    def __init__(self, message: str, tests: list[dict] | None = None) -> None:
-        super().__init__(message)
-        self.tests = tests or []
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from touchline.errors import SuiteError
 from touchline.schema import Entity
 
 SUITE_MODULES = ("landed", "marts")
@@ -84,10 +85,6 @@ class Suites:
     thresholds: dict[str, Any]
 
 
-class SuiteError(RuntimeError):
-    """The expectations folder is missing or broken."""
-
-
 def _import(path: Path) -> ModuleType:
     name = f"touchline_expectations_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -117,6 +114,9 @@ def load(expectations_dir: Path) -> Suites:
         thresholds = yaml.safe_load(thresholds_file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise SuiteError(f"{thresholds_file} is not valid YAML: {exc}") from exc
+    from touchline.quality.engine import start_great_expectations
+
+    start_great_expectations()  # the suite modules import it
     return Suites(
         landed=_import(folder / "landed.py"),
         marts=_import(folder / "marts.py"),

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from touchline.errors import SourceError as SourceError  # the connectors raise it from here
 from touchline.schema import Entity
 
 
@@ -58,8 +59,3 @@ class Connector(Protocol):
     def extract(
         self, entities: Sequence[Entity], window: Window, state: Mapping[str, Any]
     ) -> Extract: ...
-
-
-class SourceError(RuntimeError):
-    """The system refused or broke its contract: the message names the object, record id
-    and field (a missing required field), or the request and status (after the retries)."""

@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from touchline.errors import ConfigError
 from touchline.schema import ENTITIES, FAMILIES
 
 FILEDROP = "filedrop"
@@ -45,10 +46,6 @@ CONNECTORS: dict[str, tuple[str, str, str]] = {
     "usage_files": ("touchline.sources.usage_files", "UsageFilesOptions", "UsageFilesConnector"),
     "usage_sql": ("touchline.sources.usage_sql", "UsageSqlOptions", "UsageSqlConnector"),
 }
-
-
-class ConfigError(ValueError):
-    """``sources.yml`` is not valid; the message names the file and the key."""
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from touchline.config import (
     source_encoding,
     source_encoding_variable,
 )
+from touchline.errors import InputError
 from touchline.schema import ENTITY_BY_NAME, Column, Entity, Type
 
 log = logging.getLogger(__name__)
@@ -60,49 +61,6 @@ ARROW_TYPES: dict[Type, pa.DataType] = {
     Type.DATE: pa.date32(),
     Type.TIMESTAMP: pa.timestamp("us"),  # UTC, without zone
 }
-
-
-class InputError(ValueError):
-    """A file of the drop breaks the contract; the message says where and how."""
-
-    def __init__(
-        self,
-        path: Path,
-        message: str,
-        *,
-        line: int | None = None,
-        column: str | None = None,
-        value: str | None = None,
-        expected: str | None = None,
-    ) -> None:
-        self.path = Path(path)
-        self.message = message
-        self.line = line
-        self.column = column
-        self.value = value
-        self.expected = expected
-        place = str(self.path)
-        if line is not None:
-            place += f", line {line}"
-        if column is not None:
-            place += f", column {column!r}"
-        text = f"{place}: {message}"
-        if value is not None:
-            text += f"; found {value!r}"
-        if expected is not None:
-            text += f", expected {expected}"
-        super().__init__(text)
-
-    def __reduce__(self):
-        # rebuilt from its parts when it crosses a process boundary (parallel landing)
-        return (
-            _input_error,
-            (self.path, self.message, self.line, self.column, self.value, self.expected),
-        )
-
-
-def _input_error(path, message, line, column, value, expected) -> InputError:
-    return InputError(path, message, line=line, column=column, value=value, expected=expected)
 
 
 @dataclass(frozen=True)
