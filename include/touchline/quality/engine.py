@@ -17,14 +17,14 @@ import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-
-import great_expectations as gx  # noqa: E402  (analytics off before the import)
+if TYPE_CHECKING:
+    import great_expectations as gx
 
 CHUNK_ROWS = 250_000
 SAMPLE_ROWS = 5
@@ -33,6 +33,19 @@ ROW_COLUMN = "_row"  # a batch's record number (0-based), when the batch has one
 FAIL = "fail"
 WARN = "warn"
 _SEVERITY = {"critical": FAIL, "warning": WARN, "info": WARN}
+
+
+def start_great_expectations() -> ModuleType:
+    """Great Expectations, imported with its usage analytics off.
+
+    GX reads ``GX_ANALYTICS_ENABLED`` when it starts, so the variable is set (unless the
+    deployment set it) by the gate about to use GX, never by importing touchline.
+    """
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+    import great_expectations
+
+    return great_expectations
+
 
 # Nullable pandas types, so a column with nulls keeps its type (an integer stays an integer).
 _TYPES = {
@@ -173,8 +186,10 @@ class Validator:
     """One ephemeral Great Expectations context for a gate's whole run."""
 
     def __init__(self) -> None:
+        gx = start_great_expectations()
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
+        self._gx = gx
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self._source = self.context.data_sources.add_pandas("touchline")
@@ -200,7 +215,9 @@ class Validator:
         id_columns = tuple(id_columns)
         suite_name = f"{dataset}.{frame_name}"
         registered = self.context.suites.add_or_update(
-            gx.ExpectationSuite(name=suite_name, expectations=[e.copy() for e in expectations])
+            self._gx.ExpectationSuite(
+                name=suite_name, expectations=[e.copy() for e in expectations]
+            )
         )
         # results come back in an order of their own: match them by expectation id
         outcomes = {
@@ -250,7 +267,7 @@ class Validator:
         expectation = outcome.expectation_object.copy()
         expectation.id = None
         suite = self.context.suites.add_or_update(
-            gx.ExpectationSuite(
+            self._gx.ExpectationSuite(
                 name=f"{outcome.dataset}.{outcome.frame}.unexpected", expectations=[expectation]
             )
         )

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from touchline import warehouse
 from touchline.config import Settings
+from touchline.errors import BuildError, GateFailed
 from touchline.landing import (
     StagedBatch,
     drop_dir,
@@ -41,6 +42,7 @@ from touchline.quality.engine import (
     Outcome,
     Validator,
     frames,
+    start_great_expectations,
 )
 from touchline.quality.suites import (
     Baseline,
@@ -62,10 +64,6 @@ VALUE_EXPECTATIONS = {
     "expect_column_values_to_be_between",
     "expect_column_pair_values_a_to_be_greater_than_b",
 }
-
-
-class GateFailed(RuntimeError):
-    """Data failed an expectation of severity ``fail``; the run stops at this gate."""
 
 
 # -- the extract tasks' part of the report --------------------------------------------------
@@ -98,7 +96,7 @@ def record_extract(
 def record_build(
     paths: Settings,
     run_date: dt.date,
-    error: warehouse.BuildError | None = None,
+    error: BuildError | None = None,
     seconds: float = 0.0,
     nodes: dict[str, int] | None = None,
 ) -> None:
@@ -302,9 +300,7 @@ def _read(
 
 
 def _suite(expectations: list):
-    import great_expectations as gx
-
-    return gx.ExpectationSuite(name="suite", expectations=expectations)
+    return start_great_expectations().ExpectationSuite(name="suite", expectations=expectations)
 
 
 def _locate(outcomes: list[Outcome], batch: StagedBatch) -> None:
