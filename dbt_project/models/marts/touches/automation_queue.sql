@@ -1,3 +1,9 @@
+{#-
+    The automated touches due today (owner automation), one enrolment per task for the
+    account's primary contact, in the automation_queue.csv layout of docs/outputs.md.
+    list_position is the queue's order, stated here once for every reader: by account,
+    touchpoint and task key.
+-#}
 with
 
 touchpoints_due as (
@@ -16,7 +22,7 @@ primary_contacts as (
     qualify row_number() over (partition by account_id order by is_primary desc, contact_id) = 1
 ),
 
-final as (
+automated_tasks as (
     select
         touchpoints_due.task_key,
         touchpoints_due.run_date,
@@ -30,7 +36,15 @@ final as (
     inner join primary_contacts
         on touchpoints_due.account_id = primary_contacts.account_id
     where touchpoints_due.owner_role = 'automation'
+),
+
+final as (
+    select
+        *,
+        row_number() over (order by account_id asc, touchpoint asc, task_key asc)
+            as list_position
+    from automated_tasks
 )
 
 select * from final
-order by account_id, touchpoint, task_key
+order by list_position

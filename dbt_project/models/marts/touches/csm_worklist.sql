@@ -1,7 +1,9 @@
 {#-
     The human work list: the touchpoints due today that a person owns (csm, pod, support),
     with their assignee from fct_touchpoints_due and the account's context, in the
-    worklist.csv layout of docs/outputs.md.
+    worklist.csv layout of docs/outputs.md. list_position is the list's order, stated here
+    once for every reader: by assignee (the queues last), priority, due date, account,
+    touchpoint, and the task key, so no two tasks tie.
 -#}
 with
 
@@ -13,7 +15,7 @@ accounts as (
     select * from {{ ref('dim_accounts') }}
 ),
 
-final as (
+human_tasks as (
     select
         touchpoints_due.task_key,
         touchpoints_due.run_date,
@@ -38,7 +40,22 @@ final as (
     inner join accounts
         on touchpoints_due.account_id = accounts.account_id
     where touchpoints_due.owner_role in ('csm', 'pod', 'support')
+),
+
+final as (
+    select
+        *,
+        row_number() over (
+            order by
+                assignee_email asc nulls last,
+                priority asc,
+                due_date asc,
+                account_id asc,
+                touchpoint asc,
+                task_key asc
+        ) as list_position
+    from human_tasks
 )
 
 select * from final
-order by assignee_email, priority, due_date, account_id, touchpoint, task_key
+order by list_position
