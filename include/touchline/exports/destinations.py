@@ -23,8 +23,10 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from touchline.exports.base import Destination
+if TYPE_CHECKING:  # the DAG reads NAMES when Airflow parses it: no DuckDB for that
+    from touchline.exports.base import Destination
 
 log = logging.getLogger(__name__)
 
