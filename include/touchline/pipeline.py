@@ -3,6 +3,10 @@
 Each step takes the run date and the paths, so it runs the same under the scheduler,
 under ``airflow dags test`` and in unit tests. Errors caused by the data (a bad drop, a
 failing data test) are final: retrying cannot fix them, so the task fails at once.
+
+Airflow imports this module each time it parses the DAG, so it imports only the settings
+and the error classes; each step imports the modules that do its work (Great Expectations,
+pandas, DuckDB, Arrow, dbt's runner) when it runs.
 """
 
 from __future__ import annotations
@@ -16,21 +20,22 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from touchline import extract, warehouse
 from touchline.config import SEND_PARAM, Settings
-from touchline.exports import files
-from touchline.quality import gates
-from touchline.quality.suites import SuiteError
-from touchline.sources.base import SourceError
-from touchline.sources.config import ConfigError
-from touchline.sources.filedrop import InputError
+from touchline.errors import (
+    BuildError,
+    ConfigError,
+    GateFailed,
+    InputError,
+    SourceError,
+    SuiteError,
+)
 
 log = logging.getLogger(__name__)
 
 FINAL_ERRORS: tuple[type[Exception], ...] = (
     InputError,
-    warehouse.BuildError,
-    gates.GateFailed,
+    BuildError,
+    GateFailed,
     SuiteError,
     ConfigError,
     SourceError,
@@ -69,6 +74,9 @@ def sends() -> bool:
 @_final_on_bad_data
 def extract_family(family: str) -> dict:
     """Parse the family's files into the staging folder (the contract check)."""
+    from touchline import extract
+    from touchline.quality import gates
+
     run_date, paths = run_context()
     gates.start_run(paths, run_date)
     started = time.monotonic()
@@ -94,6 +102,8 @@ def read_crm_completions() -> dict:
 @_final_on_bad_data
 def gate_before_load() -> dict:
     """Validate the staged batches; publish them into the landing when they pass."""
+    from touchline.quality import gates
+
     run_date, paths = run_context()
     return gates.gate_before_load(paths, run_date)
 
@@ -101,11 +111,14 @@ def gate_before_load() -> dict:
 @_final_on_bad_data
 def build_warehouse() -> dict:
     """dbt build on a copy of the warehouse, kept as the candidate for the next gate."""
+    from touchline import warehouse
+    from touchline.quality import gates
+
     run_date, paths = run_context()
     started = time.monotonic()
     try:
         result = warehouse.build(paths, run_date, publish=False)
-    except warehouse.BuildError as exc:
+    except BuildError as exc:
         gates.record_build(paths, run_date, exc, seconds=time.monotonic() - started)
         raise
     gates.record_build(paths, run_date, seconds=result.seconds, nodes=result.nodes)
@@ -115,6 +128,8 @@ def build_warehouse() -> dict:
 @_final_on_bad_data
 def gate_before_export() -> dict:
     """Validate the candidate's marts; publish the warehouse when they pass."""
+    from touchline.quality import gates
+
     run_date, paths = run_context()
     return gates.gate_before_export(paths, run_date)
 
@@ -122,10 +137,13 @@ def gate_before_export() -> dict:
 @_final_on_bad_data
 def export_worklists() -> dict:
     """Write the day's files: from the published warehouse, or a past date's own build."""
+    from touchline import warehouse
+    from touchline.exports import worklist_files
+
     run_date, paths = run_context()
     past_build = warehouse.past_build_path(paths, run_date)
     if not past_build.exists():
-        return files.export_files(paths.warehouse, paths.output_dir, run_date)
+        return worklist_files.export_files(paths.warehouse, paths.output_dir, run_date)
     published = warehouse.published_date(paths.warehouse)
     note = (
         f"{run_date} is older than the published day {published}: its history rows were "
@@ -133,7 +151,7 @@ def export_worklists() -> dict:
         f"{published} and nothing of {run_date} is sent to any destination"
     )
     log.warning(note)
-    summary = files.export_files(
+    summary = worklist_files.export_files(
         past_build,
         paths.output_dir,
         run_date,
