@@ -15,7 +15,7 @@ import shutil
 import pytest
 
 from tests.conftest import run_touchline
-from touchline.exports.files import ACCOUNT_COLUMNS, AUTOMATION_COLUMNS, WORKLIST_COLUMNS
+from touchline.exports.worklist_files import ACCOUNT_COLUMNS, AUTOMATION_COLUMNS, WORKLIST_COLUMNS
 
 pytestmark = pytest.mark.e2e
 

@@ -13,9 +13,9 @@ from openpyxl import load_workbook
 
 from tests.exports.conftest import RUN_DATE, make_day, task
 from touchline.exports.base import export
-from touchline.exports.files import WORKLIST_COLUMNS
 from touchline.exports.ledger import Ledger
 from touchline.exports.outbox import PRIORITY_FILLS, Outbox, brief_html, xlsx_bytes
+from touchline.exports.worklist_files import WORKLIST_COLUMNS
 
 HOSTILE = '=HYPERLINK("http://evil.example","click")'
 

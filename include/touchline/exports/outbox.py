@@ -26,8 +26,8 @@ from openpyxl.styles import Font, NamedStyle, PatternFill
 
 from touchline.exports.base import Destination, Item
 from touchline.exports.day import Day
-from touchline.exports.files import WORKLIST_COLUMNS, worklist_file_name, write_rows
-from touchline.exports.files import cell as safe_cell
+from touchline.exports.worklist_files import WORKLIST_COLUMNS, worklist_file_name, write_rows
+from touchline.exports.worklist_files import cell as safe_cell
 
 PRIORITY_FILLS = {"p1": "F8D7DA", "p2": "FFE8CC", "p3": "FFF8C5", "p4": "E7F1FF"}
 DATE_FORMAT = "yyyy-mm-dd"
