@@ -14,6 +14,10 @@
 
 A destination without its settings is not enabled (its task skips). A Connection wins over
 the variables. Every secret read here is registered with Airflow's log masker.
+
+Each destination is stated once, in :data:`DESTINATIONS`; :data:`NAMES` (the DAG's
+``send_*`` tasks, the command line's ``--destination``) is its keys. Importing this module
+is cheap: a destination's code is imported only when it is built.
 """
 
 from __future__ import annotations
@@ -25,18 +29,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the DAG reads NAMES when Airflow parses it: no DuckDB for that
+if TYPE_CHECKING:
     from touchline.exports.base import Destination
 
 log = logging.getLogger(__name__)
 
-NAMES = ("files", "crm", "slack", "email", "webhook")
-CONNECTIONS = {
-    "crm": "touchline_hubspot",
-    "slack": "touchline_slack",
-    "email": "touchline_customerio",
-    "webhook": "touchline_webhook",
-}
+SLACK_API_URL = "https://slack.com/api/"
 
 
 @dataclass(frozen=True)
@@ -44,6 +42,96 @@ class Credentials:
     url: str | None
     login: str | None
     secret: str | None
+
+
+def _files(c: Credentials) -> Destination:
+    from touchline.exports.outbox import Outbox
+
+    return Outbox(c.url)
+
+
+def _crm(c: Credentials) -> Destination:
+    from touchline.exports.crm import HubSpotTasks
+
+    return HubSpotTasks(c.url, c.secret)
+
+
+def _slack(c: Credentials) -> Destination:
+    from touchline.exports.slack import SlackDigests
+
+    return SlackDigests(
+        c.secret,
+        base_url=c.url or SLACK_API_URL,
+        list_url=os.environ.get("TOUCHLINE_OUTBOX_PUBLIC_URL"),
+    )
+
+
+def _email(c: Credentials) -> Destination:
+    from touchline.exports.email import CustomerIOCampaigns
+
+    return CustomerIOCampaigns(c.url, c.login, c.secret)
+
+
+def _webhook(c: Credentials) -> Destination:
+    from touchline.exports.webhook import Webhook
+
+    return Webhook(c.url, c.secret)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One destination: where its settings are, which of them it needs, how it is built."""
+
+    build: Callable[[Credentials], Destination]
+    needs: tuple[str, ...]  # of "url", "login", "secret": all set, or it is not enabled
+    connection: str | None = None  # the Airflow Connection id
+    url_env: str | None = None  # the env vars, when there is no Connection
+    login_env: str | None = None
+    secret_env: str | None = None
+    default_url: str | None = None
+
+
+DESTINATIONS: dict[str, Kind] = {
+    "files": Kind(_files, ("url",), url_env="TOUCHLINE_OUTBOX"),
+    "crm": Kind(
+        _crm,
+        ("url", "secret"),
+        connection="touchline_hubspot",
+        url_env="TOUCHLINE_HUBSPOT_URL",
+        secret_env="TOUCHLINE_HUBSPOT_TOKEN",
+    ),
+    "slack": Kind(
+        _slack,
+        ("secret",),
+        connection="touchline_slack",
+        url_env="TOUCHLINE_SLACK_URL",
+        secret_env="TOUCHLINE_SLACK_TOKEN",
+        default_url=SLACK_API_URL,
+    ),
+    "email": Kind(
+        _email,
+        ("url", "login", "secret"),
+        connection="touchline_customerio",
+        url_env="TOUCHLINE_CUSTOMERIO_URL",
+        login_env="TOUCHLINE_CUSTOMERIO_SITE_ID",
+        secret_env="TOUCHLINE_CUSTOMERIO_API_KEY",
+        default_url="https://track.customer.io",
+    ),
+    "webhook": Kind(
+        _webhook,
+        ("url", "secret"),
+        connection="touchline_webhook",
+        url_env="TOUCHLINE_WEBHOOK_URL",
+        secret_env="TOUCHLINE_WEBHOOK_SECRET",
+    ),
+}
+NAMES = tuple(DESTINATIONS)
+
+
+def _kind(name: str) -> Kind:
+    if name not in DESTINATIONS:
+        raise KeyError(f"unknown destination {name!r}; known: {', '.join(NAMES)}")
+    return DESTINATIONS[name]
 
 
 def _in_airflow() -> bool:
@@ -84,90 +172,29 @@ def _connection(conn_id: str) -> Credentials | None:
 
 def credentials(name: str) -> Credentials:
     """The destination's URL, login and secret, from its Connection or the env vars."""
+    kind = _kind(name)
     env = os.environ.get
-    found = _connection(CONNECTIONS[name]) if name in CONNECTIONS else None
+    found = _connection(kind.connection) if kind.connection else None
     if found is None:
-        found = {
-            "files": Credentials(env("TOUCHLINE_OUTBOX"), None, None),
-            "crm": Credentials(env("TOUCHLINE_HUBSPOT_URL"), None, env("TOUCHLINE_HUBSPOT_TOKEN")),
-            "slack": Credentials(
-                env("TOUCHLINE_SLACK_URL", "https://slack.com/api/"),
-                None,
-                env("TOUCHLINE_SLACK_TOKEN"),
-            ),
-            "email": Credentials(
-                env("TOUCHLINE_CUSTOMERIO_URL", "https://track.customer.io"),
-                env("TOUCHLINE_CUSTOMERIO_SITE_ID"),
-                env("TOUCHLINE_CUSTOMERIO_API_KEY"),
-            ),
-            "webhook": Credentials(
-                env("TOUCHLINE_WEBHOOK_URL"), None, env("TOUCHLINE_WEBHOOK_SECRET")
-            ),
-        }[name]
+        found = Credentials(
+            (env(kind.url_env, kind.default_url) if kind.url_env else kind.default_url),
+            env(kind.login_env) if kind.login_env else None,
+            env(kind.secret_env) if kind.secret_env else None,
+        )
     _mask(found.secret)
     return found
 
 
-def _files(c: Credentials) -> Destination:
-    from touchline.exports.outbox import Outbox
-
-    return Outbox(c.url)
-
-
-def _crm(c: Credentials) -> Destination:
-    from touchline.exports.crm import HubSpotTasks
-
-    return HubSpotTasks(c.url, c.secret)
-
-
-def _slack(c: Credentials) -> Destination:
-    from touchline.exports.slack import SlackDigests
-
-    return SlackDigests(
-        c.secret,
-        base_url=c.url or "https://slack.com/api/",
-        list_url=os.environ.get("TOUCHLINE_OUTBOX_PUBLIC_URL"),
-    )
-
-
-def _email(c: Credentials) -> Destination:
-    from touchline.exports.email import CustomerIOCampaigns
-
-    return CustomerIOCampaigns(c.url, c.login, c.secret)
-
-
-def _webhook(c: Credentials) -> Destination:
-    from touchline.exports.webhook import Webhook
-
-    return Webhook(c.url, c.secret)
-
-
-FACTORIES: dict[str, Callable[[Credentials], Destination]] = {
-    "files": _files,
-    "crm": _crm,
-    "slack": _slack,
-    "email": _email,
-    "webhook": _webhook,
-}
-
-
 def destination(name: str) -> Destination | None:
     """The configured destination ``name``, or None when this deployment does not use it."""
-    if name not in FACTORIES:
-        raise KeyError(f"unknown destination {name!r}; known: {', '.join(NAMES)}")
+    kind = _kind(name)
     found = credentials(name)
-    return FACTORIES[name](found) if _is_configured(found, name) else None
+    return kind.build(found) if _is_configured(found, kind) else None
 
 
 def enabled() -> list[str]:
-    return [name for name in NAMES if _is_configured(credentials(name), name)]
+    return [name for name in NAMES if _is_configured(credentials(name), DESTINATIONS[name])]
 
 
-def _is_configured(c: Credentials, name: str) -> bool:
-    if name == "files":
-        return bool(c.url)
-    if name == "email":
-        return bool(c.url and c.login and c.secret)
-    if name == "slack":
-        return bool(c.secret)
-    return bool(c.url and c.secret)
+def _is_configured(c: Credentials, kind: Kind) -> bool:
+    return all(getattr(c, setting) for setting in kind.needs)
