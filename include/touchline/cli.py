@@ -468,6 +468,8 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--end", type=_date, required=True)
     backfill.set_defaults(handler=cmd_backfill)
 
+    from touchline.exports.destinations import NAMES as DESTINATIONS
+
     export = commands.add_parser(
         "export", help="send a run date's work lists to the configured destinations"
     )
@@ -475,7 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--destination",
         action="append",
-        choices=["files", "crm", "slack", "email", "webhook"],
+        choices=DESTINATIONS,
         help="only this destination (repeatable; default: every configured one)",
     )
     export.add_argument(
