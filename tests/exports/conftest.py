@@ -6,9 +6,11 @@ import datetime as dt
 
 import pytest
 
-from touchline.exports.day import Day
+from touchline.config import REPO_ROOT
+from touchline.exports.day import Day, early_completion_days
 
 RUN_DATE = dt.date(2026, 10, 30)
+EARLY_COMPLETION_DAYS = early_completion_days(REPO_ROOT / "dbt_project")
 
 
 def task(n: int, **changes) -> dict:
@@ -44,6 +46,7 @@ def make_day(tasks: list[dict], automation: list[dict] | None = None, **kw) -> D
         automation=automation or [],
         tasks=tasks + [dict(a, due_date=RUN_DATE) for a in (automation or [])],
         touchpoints={"qbr": "Quarterly business review", "check_in_call": "Check-in call"},
+        early_completion_days=kw.pop("early_completion_days", EARLY_COMPLETION_DAYS),
         health_trend={t["account_id"]: [(RUN_DATE, 60), (RUN_DATE, 70)] for t in tasks},
         **kw,
     )

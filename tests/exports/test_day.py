@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 
-from touchline.exports.day import Day
+import pytest
+
+from tests.exports.conftest import make_day, task
+from touchline.exports.day import Day, early_completion_days, task_meta
 from touchline.exports.outbox import brief_html
 
 
@@ -18,3 +22,25 @@ def test_day_knows_every_assignees_name_and_the_brief_greets_them(built):
     rows = [row for row in day.worklist if row["assignee_email"] == email]
     brief = brief_html(email, rows, day).decode("utf-8")
     assert f"Good morning, {html.escape(day.csm_names[email])}:" in brief
+
+
+def test_the_early_completion_window_is_the_dbt_projects_var(tmp_path):
+    project = tmp_path / "dbt_project.yml"
+    project.write_text("name: touchline\nvars:\n  early_completion_days: 3\n", encoding="utf-8")
+    assert early_completion_days(tmp_path) == 3
+    project.write_text("name: touchline\nvars:\n  overdue_grace_days: 7\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"dbt_project\.yml: vars\.early_completion_days must"):
+        early_completion_days(tmp_path)
+
+
+@pytest.mark.parametrize(("days_early", "reason"), [(3, "completed"), (4, "cancelled")])
+def test_a_task_gone_from_the_day_is_completed_within_the_window(days_early, reason):
+    """Closed as completed when its touchpoint was done no earlier than the window's days."""
+    gone = task(1)
+    due = gone["due_date"]
+    day = make_day(
+        [task(2)],
+        early_completion_days=3,
+        completions={(gone["account_id"], gone["touchpoint"]): due - dt.timedelta(days_early)},
+    )
+    assert day.closing_reason(task_meta(gone)) == reason

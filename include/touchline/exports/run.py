@@ -66,7 +66,7 @@ def export_to(
         raise NotConfigured(f"the {name} destination is not configured in this deployment")
     if day is None:
         check_published(paths, run_date)
-        day = Day.load(paths.warehouse, run_date)
+        day = Day.load(paths.warehouse, run_date, dbt_project_dir=paths.dbt_project_dir)
     with Ledger(ledger_path(paths)) as ledger:
         return export(target, day, ledger, dry_run=dry_run)
 
@@ -79,5 +79,5 @@ def export_all(
     if not chosen:
         return []
     check_published(paths, run_date)
-    day = Day.load(paths.warehouse, run_date)
+    day = Day.load(paths.warehouse, run_date, dbt_project_dir=paths.dbt_project_dir)
     return [export_to(name, paths, run_date, dry_run=dry_run, day=day) for name in chosen]

@@ -1,7 +1,9 @@
-"""The work-list files of docs/outputs.md, written from the published warehouse.
+"""The work-list files of docs/outputs.md: worklist.csv, the per-CSM files,
+automation_queue.csv and accounts.csv, written from the day the exports read (``day.Day``).
 
 ``<output-dir>/<D>/`` is assembled in a temporary folder and swapped into place, so a reader
-sees the previous complete set or the new complete set, never a mix.
+sees the previous complete set or the new complete set, never a mix. The rows come in the
+marts' order, as every destination gets them; the files hold exactly their columns below.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
-import duckdb
-
+from touchline.exports.day import Day
 from touchline.quality.report import report_dir
 
 log = logging.getLogger(__name__)
@@ -115,34 +117,32 @@ def worklist_file_name(assignee_email: str | None, owner_role: str, pod: str | N
     return SAFE_NAME.sub("_", name) + ".csv"
 
 
-def _query(con: duckdb.DuckDBPyConnection, columns: list[str], table: str, order: str):
-    sql = f"select {', '.join(columns)} from {table} order by {order}"
-    return con.execute(sql).fetchall()
+def _values(rows: list[dict[str, Any]], columns: list[str]) -> list[tuple]:
+    return [tuple(row[column] for column in columns) for row in rows]
 
 
 def export_files(
-    warehouse: Path, output_dir: Path, run_date: dt.date, extra: dict | None = None
+    warehouse: Path,
+    output_dir: Path,
+    run_date: dt.date,
+    extra: dict | None = None,
+    *,
+    dbt_project_dir: Path | None = None,
 ) -> dict:
     """Write the run's work lists; return a summary for the run log and the demo.
 
-    ``extra``: more entries for ``run_summary.json`` (a past date says so there).
+    ``extra``: more entries for ``run_summary.json`` (a past date says so there);
+    ``dbt_project_dir``: the project that built ``warehouse`` (default: the settings').
     """
+    day = Day.load(warehouse, run_date, dbt_project_dir=dbt_project_dir)
+    worklist = _values(day.worklist, WORKLIST_COLUMNS + ["pod"])
+    automation = _values(day.automation, AUTOMATION_COLUMNS)
+    accounts = _values(day.accounts, ACCOUNT_COLUMNS)
     output_dir.mkdir(parents=True, exist_ok=True)
     final = output_dir / run_date.isoformat()
     staging = output_dir / f".{run_date.isoformat()}.{uuid.uuid4().hex}.partial"
     (staging / "worklists").mkdir(parents=True)
     try:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            worklist = _query(
-                con,
-                WORKLIST_COLUMNS + ["pod"],
-                "main.csm_worklist",
-                "assignee_email nulls last, priority, due_date, account_id, touchpoint, task_key",
-            )
-            automation = _query(
-                con, AUTOMATION_COLUMNS, "main.automation_queue", "account_id, touchpoint, task_key"
-            )
-            accounts = _query(con, ACCOUNT_COLUMNS, "main.dim_accounts", "account_id")
         summary = _write_all(staging, worklist, automation, accounts, run_date)
         summary["quality"] = _quality(output_dir, run_date, final)
         summary.update(extra or {})
