@@ -143,7 +143,9 @@ def export_worklists() -> dict:
     run_date, paths = run_context()
     past_build = warehouse.past_build_path(paths, run_date)
     if not past_build.exists():
-        return worklist_files.export_files(paths.warehouse, paths.output_dir, run_date)
+        return worklist_files.export_files(
+            paths.warehouse, paths.output_dir, run_date, dbt_project_dir=paths.dbt_project_dir
+        )
     published = warehouse.published_date(paths.warehouse)
     note = (
         f"{run_date} is older than the published day {published}: its history rows were "
@@ -156,6 +158,7 @@ def export_worklists() -> dict:
         paths.output_dir,
         run_date,
         extra={"past_date": {"published_date": published.isoformat(), "note": note}},
+        dbt_project_dir=paths.dbt_project_dir,
     )
     past_build.unlink(missing_ok=True)
     return summary
