@@ -14,9 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -29,6 +29,9 @@ from touchline.errors import (
     SourceError,
     SuiteError,
 )
+
+if TYPE_CHECKING:
+    from touchline.quality.gates import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +102,49 @@ def read_crm_completions() -> dict:
     return read(paths, run_date)
 
 
+def land_if_passed(
+    paths: Settings, run_date: dt.date, entities: Iterable[str] | None = None
+) -> dict:
+    """The gate before load; on a pass the staged batches are published into the landing.
+
+    A failed gate raises :class:`GateFailed` and publishes nothing. ``entities``: the
+    entities that must be staged (default: every entity of the contract).
+    """
+    from touchline.landing import publish_staged
+    from touchline.quality import gates
+
+    verdict = gates.gate_before_load(paths, run_date, entities)
+    if not verdict.passed:
+        raise verdict.error()
+    published = publish_staged(paths.landing_dir, run_date, verdict.datasets)
+    return _passed(verdict, [partition.entity for partition in published])
+
+
+def publish_if_passed(paths: Settings, run_date: dt.date) -> dict:
+    """The gate before export; on a pass the candidate warehouse is published.
+
+    A failed gate raises :class:`GateFailed` and keeps the candidate for inspection.
+    """
+    from touchline import warehouse
+    from touchline.quality import gates
+
+    verdict = gates.gate_before_export(paths, run_date)
+    if not verdict.passed:
+        raise verdict.error()
+    return _passed(verdict, str(warehouse.publish_candidate(paths)))
+
+
+def _passed(verdict: Verdict, published: list[str] | str) -> dict:
+    summary = {**verdict.summary(), "published": published}
+    log.info("%s passed for %s: %s", verdict.title, verdict.run_date, summary)
+    return summary
+
+
 @_final_on_bad_data
 def gate_before_load() -> dict:
     """Validate the staged batches; publish them into the landing when they pass."""
-    from touchline.quality import gates
-
     run_date, paths = run_context()
-    return gates.gate_before_load(paths, run_date)
+    return land_if_passed(paths, run_date)
 
 
 @_final_on_bad_data
@@ -128,10 +167,8 @@ def build_warehouse() -> dict:
 @_final_on_bad_data
 def gate_before_export() -> dict:
     """Validate the candidate's marts; publish the warehouse when they pass."""
-    from touchline.quality import gates
-
     run_date, paths = run_context()
-    return gates.gate_before_export(paths, run_date)
+    return publish_if_passed(paths, run_date)
 
 
 @_final_on_bad_data

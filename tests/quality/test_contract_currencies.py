@@ -19,8 +19,9 @@ from tests.quality.test_gate_before_load import (
     replace_line,
     write_drop,
 )
+from touchline.errors import GateFailed
 from touchline.landing import land_entities, stage_entities
-from touchline.quality.gates import GateFailed, gate_before_load
+from touchline.pipeline import land_if_passed
 
 WITH_RATES = ("accounts", "contracts", "fx_rates")
 RATES = (
@@ -38,7 +39,7 @@ def gate(root, contracts, rates=RATES, entities=WITH_RATES):
     write_drop(root, files)
     paths = paths_for(root)
     stage_entities(entities, paths.source_dir, paths.landing_dir, DAY)
-    return gate_before_load(paths, DAY, entities)
+    return land_if_passed(paths, DAY, entities)
 
 
 def test_an_active_contract_without_a_rate_stops_the_batch(tmp_path):

@@ -16,8 +16,9 @@ from tests.quality.test_gate_before_load import (
     replace_line,
     write_drop,
 )
+from touchline.errors import GateFailed
 from touchline.landing import stage_entities
-from touchline.quality.gates import GateFailed, gate_before_load
+from touchline.pipeline import land_if_passed
 
 ENTITIES = ("accounts", "contracts", "csms")
 CSMS = "csm_email,name\nsam.lee@touchline.example,Sam Lee\nal.ng@touchline.example,Al Ng\n"
@@ -42,7 +43,7 @@ def test_a_malformed_csm_address_stops_the_batch(tmp_path, entity, line, bad, id
     paths = paths_for(tmp_path)
     stage_entities(ENTITIES, paths.source_dir, paths.landing_dir, DAY)
     with pytest.raises(GateFailed) as caught:
-        gate_before_load(paths, DAY, ENTITIES)
+        land_if_passed(paths, DAY, ENTITIES)
     message = str(caught.value)
     (failing,) = [m for m in message.splitlines() if "match_regex" in m]
     assert failing.startswith(f"- {entity}: expect_column_values_to_match_regex on 'csm_email'")

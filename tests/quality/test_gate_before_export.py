@@ -13,7 +13,9 @@ import shutil
 import duckdb
 import pytest
 
-from touchline.quality.gates import GateFailed, gate_before_export
+from touchline.errors import GateFailed
+from touchline.pipeline import publish_if_passed
+from touchline.quality.gates import gate_before_export
 from touchline.quality.report import report_dir
 from touchline.warehouse import candidate_path
 
@@ -43,12 +45,23 @@ def tamper(paths, sql: str) -> None:
 
 def test_a_clean_build_passes_and_is_published(candidate):
     paths, run_date = candidate
-    summary = gate_before_export(paths, run_date)
+    summary = publish_if_passed(paths, run_date)
     assert summary["status"] == "passed" and summary["expectations"] >= 10
     assert paths.warehouse.exists() and not candidate_path(paths).exists()
     report = json.loads((report_dir(paths.output_dir, run_date) / "report.json").read_text())
     (gate,) = report["steps"]
     assert gate["step"] == "before_export" and gate["status"] == "passed"
+
+
+def test_the_gate_returns_its_verdict_and_leaves_publishing_to_the_pipeline(candidate):
+    paths, run_date = candidate
+    key = first_task(paths)
+    tamper(paths, f"update main.fct_touchpoints_due set due_date = null where task_key = '{key}'")
+    verdict = gate_before_export(paths, run_date)
+    assert not verdict.passed and verdict.status == "failed"
+    assert [(o.dataset, o.column) for o in verdict.failures] == [("tasks", "due_date")]
+    assert "the candidate is kept for inspection" in verdict.message
+    assert not paths.warehouse.exists() and candidate_path(paths).exists()
 
 
 FAULTS = {
@@ -89,7 +102,7 @@ def test_a_broken_mart_stops_the_publish(candidate, fault):
     sql, expectation, observed = FAULTS[fault]
     tamper(paths, sql.format(key=key))
     with pytest.raises(GateFailed) as caught:
-        gate_before_export(paths, run_date)
+        publish_if_passed(paths, run_date)
     message = str(caught.value)
     assert expectation in message and observed in message, message
     assert f"task_key={key}" in message

@@ -15,8 +15,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from touchline.config import settings
+from touchline.errors import GateFailed
 from touchline.landing import PART_NAME, land_entities, partition_dir, stage_entities, staging_dir
-from touchline.quality.gates import GateFailed, gate_before_load
+from touchline.pipeline import land_if_passed
+from touchline.quality.gates import gate_before_load
 from touchline.quality.report import report_dir
 
 DAY = dt.date(2026, 10, 30)
@@ -65,7 +67,7 @@ def run_gate(root: Path, changes: dict[str, str], day: dt.date = DAY):
     write_drop(root, files, day)
     paths = paths_for(root)
     stage_entities(ENTITIES, paths.source_dir, paths.landing_dir, day)
-    return paths, gate_before_load(paths, day, ENTITIES)
+    return paths, land_if_passed(paths, day, ENTITIES)
 
 
 def published(root: Path, day: dt.date = DAY) -> list[str]:
@@ -87,6 +89,34 @@ def test_a_good_batch_passes_and_is_published(tmp_path):
     assert all(d["seconds"] >= 0 and d["rows"] > 0 for d in gate["datasets"])
     html = (report_dir(paths.output_dir, DAY) / "report.html").read_text()
     assert "Gate before load" in html and "tickets" in html
+
+
+def test_the_gate_returns_its_verdict_and_leaves_publishing_to_the_pipeline(tmp_path):
+    write_drop(tmp_path, GOOD)
+    paths = paths_for(tmp_path)
+    stage_entities(ENTITIES, paths.source_dir, paths.landing_dir, DAY)
+    verdict = gate_before_load(paths, DAY, ENTITIES)
+    assert verdict.passed and verdict.status == "passed" and verdict.failures == []
+    assert sorted(verdict.datasets) == sorted(ENTITIES)
+    assert verdict.report == report_dir(paths.output_dir, DAY) / "report.html"
+    assert verdict.report.exists()
+    # validated, not published: the batches wait in the staging folder
+    assert published(tmp_path) == []
+    assert {p.stem for p in staging_dir(paths.landing_dir, DAY).glob("*.parquet")} == set(ENTITIES)
+
+
+def test_a_failed_verdict_names_its_failures_and_the_error_to_raise(tmp_path):
+    write_drop(tmp_path, {**GOOD, "tickets": replace_line(TICKETS, 12, "normal", "critical")})
+    paths = paths_for(tmp_path)
+    stage_entities(ENTITIES, paths.source_dir, paths.landing_dir, DAY)
+    verdict = gate_before_load(paths, DAY, ENTITIES)
+    assert not verdict.passed and verdict.status == "failed"
+    assert [(o.dataset, o.column) for o in verdict.failures] == [("tickets", "priority")]
+    error = verdict.error()
+    assert isinstance(error, GateFailed)
+    assert str(error) == f"{verdict.message}\nreport: {verdict.report}"
+    assert "were not published" in verdict.message
+    assert published(tmp_path) == []
 
 
 # family: (entity, change to its file, expectation, column, words in the message)
@@ -235,7 +265,7 @@ def test_columns_and_types_of_a_batch_staged_by_another_source(tmp_path):
     )
     pq.write_table(table, staged)
     with pytest.raises(GateFailed) as caught:
-        gate_before_load(paths, DAY, ENTITIES)
+        land_if_passed(paths, DAY, ENTITIES)
     message = str(caught.value)
     assert "contracts: expect_column_to_exist on 'currency'" in message
     assert "contracts: expect_column_values_to_be_in_type_list on 'arr_amount'" in message
@@ -245,7 +275,7 @@ def test_columns_and_types_of_a_batch_staged_by_another_source(tmp_path):
 
 def test_nothing_staged_is_a_clear_error(tmp_path):
     with pytest.raises(GateFailed, match="no staged batch for accounts, contracts, tickets"):
-        gate_before_load(paths_for(tmp_path), DAY, ENTITIES)
+        land_if_passed(paths_for(tmp_path), DAY, ENTITIES)
 
 
 def test_a_batch_read_in_many_chunks_is_counted_and_checked_whole(tmp_path, monkeypatch):

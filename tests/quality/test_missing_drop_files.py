@@ -16,8 +16,9 @@ import yaml
 
 from tests.quality.test_gate_before_load import DAY, GOOD, paths_for, write_drop
 from touchline.config import settings
+from touchline.errors import GateFailed
 from touchline.landing import PART_NAME, partition_dir, stage_entities
-from touchline.quality.gates import GateFailed, gate_before_load
+from touchline.pipeline import land_if_passed
 from touchline.quality.report import report_dir
 
 NPS_HEADER = "response_id,account_id,score,responded_at\n"
@@ -47,7 +48,7 @@ def gate_part(paths):
 def test_a_missing_event_file_warns_in_the_report_and_the_log(tmp_path, caplog):
     paths = stage(tmp_path, GOOD)  # no nps_responses.csv in the folder
     with caplog.at_level(logging.WARNING, logger="touchline.quality.gates"):
-        summary = gate_before_load(paths, DAY, WITH_NPS)
+        summary = land_if_passed(paths, DAY, WITH_NPS)
     assert summary["status"] == "warned" and summary["warnings"] == 1
     gate = gate_part(paths)
     assert gate["status"] == "warned"
@@ -66,14 +67,14 @@ def test_a_missing_event_file_warns_in_the_report_and_the_log(tmp_path, caplog):
 
 def test_a_header_only_event_file_is_a_day_without_records(tmp_path):
     paths = stage(tmp_path, {**GOOD, "nps_responses": NPS_HEADER})
-    summary = gate_before_load(paths, DAY, WITH_NPS)
+    summary = land_if_passed(paths, DAY, WITH_NPS)
     assert summary["status"] == "passed" and summary["warnings"] == 0
 
 
 def test_a_missing_file_fails_where_thresholds_say_so(tmp_path):
     paths = stage(tmp_path, GOOD, thresholds={"missing_file": {"nps_responses": "fail"}})
     with pytest.raises(GateFailed) as caught:
-        gate_before_load(paths, DAY, WITH_NPS)
+        land_if_passed(paths, DAY, WITH_NPS)
     message = str(caught.value)
     assert "- nps_responses: no nps_responses file in the drop" in message
     assert "were not published" in message
@@ -84,10 +85,10 @@ def test_missing_usage_events_fail_by_default(tmp_path):
     """A day without usage would make every account look idle: the shipped default fails."""
     paths = stage(tmp_path, GOOD, entities=("accounts", "contracts", "usage_events"))
     with pytest.raises(GateFailed, match="usage_events: no usage_events file in the drop"):
-        gate_before_load(paths, DAY, ("accounts", "contracts", "usage_events"))
+        land_if_passed(paths, DAY, ("accounts", "contracts", "usage_events"))
 
 
 def test_a_severity_other_than_warn_or_fail_is_named(tmp_path):
     paths = stage(tmp_path, GOOD, thresholds={"missing_file": {"default": "stop"}})
     with pytest.raises(Exception, match=r"missing_file\.nps_responses: 'stop'; expected warn"):
-        gate_before_load(paths, DAY, WITH_NPS)
+        land_if_passed(paths, DAY, WITH_NPS)

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from tests.quality.test_gate_before_load import DAY, GOOD, paths_for, replace_line, write_drop
 from touchline.landing import PART_NAME, partition_dir, stage_entities
-from touchline.quality.gates import gate_before_load
+from touchline.pipeline import land_if_passed
 from touchline.quality.quarantine import quarantine_dir
 from touchline.quality.report import report_dir
 
@@ -38,7 +38,7 @@ def run(root, **changes):
     write_drop(root, files)
     paths = paths_for(root)
     stage_entities(ENTITIES, paths.source_dir, paths.landing_dir, DAY)
-    return paths, gate_before_load(paths, DAY, ENTITIES)
+    return paths, land_if_passed(paths, DAY, ENTITIES)
 
 
 def landed_ids(paths, entity, column):

@@ -1,13 +1,13 @@
 """The two quality gates of the nightly run, and the contract results of the extract tasks.
 
 *Before load*: every staged batch of the day's drop is validated with its suite from
-``expectations/landed.py``; only when no expectation of severity ``fail`` failed are the
-batches published into the landing partitions (so neither the landing nor the warehouse
-changes on a bad drop). *Before export*: the candidate warehouse of the night's build is
-validated with ``expectations/marts.py``; only then is it published and are work lists
-written. Each gate writes its part of the run's report (``touchline.quality.report``) and,
-on failure, raises :class:`GateFailed` with the dataset, the expectation, what was observed
-and a few offending rows by id.
+``expectations/landed.py``. *Before export*: the candidate warehouse of the night's build is
+validated with ``expectations/marts.py``. Each gate writes its part of the run's report
+(``touchline.quality.report``) and returns a :class:`Verdict`: passed, or failed with the
+dataset, the expectation, what was observed and a few offending rows by id. A gate changes
+neither the landing nor the warehouse: the pipeline (``touchline.pipeline``) publishes the
+batches or the candidate on a pass, and raises the verdict's :class:`GateFailed` on a
+failure, so neither the landing nor the warehouse changes on bad data.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,6 @@ from touchline.landing import (
     StagedBatch,
     drop_dir,
     previous_partition,
-    publish_staged,
     staged_batches,
 )
 from touchline.quality import quarantine, report
@@ -64,6 +64,48 @@ VALUE_EXPECTATIONS = {
     "expect_column_values_to_be_between",
     "expect_column_pair_values_a_to_be_greater_than_b",
 }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a gate found, as recorded in the run's report.
+
+    ``failures``: the expectations of severity ``fail`` not met (none: passed, perhaps with
+    ``warnings``); ``datasets``: the names validated (the staged entities before load).
+    """
+
+    step: str
+    title: str
+    run_date: dt.date
+    status: str  # report.PASSED, WARNED or FAILED
+    expectations: int
+    failures: list[Outcome]
+    warnings: list[Outcome]
+    message: str | None  # the failure in words, None on a pass
+    report: Path  # the run's HTML report
+    seconds: float
+    datasets: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. the rows quarantined
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def error(self) -> GateFailed:
+        """The failure as the exception that stops the run, naming the report."""
+        return GateFailed(f"{self.message}\nreport: {self.report}")
+
+    def summary(self) -> dict[str, Any]:
+        """The passed gate's result, as its task returns it."""
+        return {
+            "step": self.step,
+            "status": self.status,
+            "expectations": self.expectations,
+            "warnings": len(self.warnings),
+            "seconds": round(self.seconds, 2),
+            "report": str(self.report),
+            **self.extra,
+        }
 
 
 # -- the extract tasks' part of the report --------------------------------------------------
@@ -405,10 +447,11 @@ def _validate_batch(
 
 def gate_before_load(
     paths: Settings, run_date: dt.date, entities: Iterable[str] | None = None
-) -> dict[str, Any]:
-    """Validate the staged drop of ``run_date``; publish it into the landing if it passes.
+) -> Verdict:
+    """Validate the staged drop of ``run_date``; whether it may be published into the landing.
 
-    ``entities``: the entities that must be staged (default: every entity of the contract).
+    ``entities``: the entities that must be staged (default: every entity of the contract);
+    :class:`GateFailed` at once when one is not.
     """
     started = time.monotonic()
     suites = load(paths.expectations_dir)
@@ -443,9 +486,6 @@ def gate_before_load(
         title="Gate before load (landed batches)",
         datasets=datasets,
         seconds=time.monotonic() - started,
-        on_pass=lambda: {
-            "published": [p.entity for p in publish_staged(paths.landing_dir, run_date, wanted)]
-        },
         kept="the staged batches were not published; the landing and the warehouse are unchanged",
         extra=held,
     )
@@ -482,8 +522,11 @@ def _hold_back(
 # -- before export --------------------------------------------------------------------------
 
 
-def gate_before_export(paths: Settings, run_date: dt.date) -> dict[str, Any]:
-    """Validate the candidate warehouse's marts; publish it if they pass."""
+def gate_before_export(paths: Settings, run_date: dt.date) -> Verdict:
+    """Validate the candidate warehouse's marts; whether it may be published.
+
+    :class:`GateFailed` at once when there is no candidate.
+    """
     started = time.monotonic()
     suites = load(paths.expectations_dir)
     candidate = warehouse.candidate_path(paths)
@@ -518,7 +561,6 @@ def gate_before_export(paths: Settings, run_date: dt.date) -> dict[str, Any]:
         title="Gate before export (marts)",
         datasets=datasets,
         seconds=time.monotonic() - started,
-        on_pass=lambda: {"published": str(warehouse.publish_candidate(paths))},
         kept=(
             "the build was not published and no work list was written; the candidate is kept "
             f"for inspection at {candidate}"
@@ -537,10 +579,10 @@ def _conclude(
     title: str,
     datasets: list[dict[str, Any]],
     seconds: float,
-    on_pass,
     kept: str,
     extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> Verdict:
+    """Record the gate's part of the report and say what it found."""
     outcomes: list[Outcome] = [o for d in datasets for o in d["outcomes"]]
     failed = [o for o in outcomes if o.failed]
     warned = [o for o in outcomes if not o.success and not o.failed]
@@ -558,20 +600,20 @@ def _conclude(
     html_report = report.record(paths.output_dir, run_date, part)
     for outcome in warned:
         log.warning("%s: %s", title, describe(outcome))
-    if failed:
-        raise GateFailed(f"{message}\nreport: {html_report}")
-    summary = {
-        "step": step,
-        "status": status,
-        "expectations": len(outcomes),
-        "warnings": len(warned),
-        "seconds": round(seconds, 2),
-        "report": str(html_report),
-        **(extra or {}),
-    }
-    summary.update(on_pass())
-    log.info("%s passed for %s: %s", title, run_date, summary)
-    return summary
+    return Verdict(
+        step=step,
+        title=title,
+        run_date=run_date,
+        status=status,
+        expectations=len(outcomes),
+        failures=failed,
+        warnings=warned,
+        message=message,
+        report=html_report,
+        seconds=seconds,
+        datasets=tuple(d["name"] for d in datasets),
+        extra=dict(extra or {}),
+    )
 
 
 def describe(outcome: Outcome) -> str:

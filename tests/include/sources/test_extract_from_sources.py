@@ -25,7 +25,7 @@ from touchline.landing import (
     stage_table,
     staged_batches,
 )
-from touchline.quality import gates
+from touchline.pipeline import land_if_passed
 from touchline.schema import ENTITY_BY_NAME
 from touchline.sources.filedrop import output_schema
 
@@ -76,7 +76,7 @@ def landed_ids(paths, day) -> list[str]:
 
 
 def gate(paths, day):
-    return gates.gate_before_load(paths, day, entities=["tickets"])
+    return land_if_passed(paths, day, entities=["tickets"])
 
 
 def test_a_family_from_zendesk_lands_with_its_cursor(zendesk, paths):
