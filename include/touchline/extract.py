@@ -25,8 +25,8 @@ def _entities(family: str) -> tuple[str, ...]:
 def stage_family(family: str, run_date: dt.date, paths: Settings) -> dict:
     """Parse every entity of ``family`` for ``run_date`` into the staging folder; all or none.
 
-    The staged batches are published into the landing partitions by the quality gate
-    (``touchline.quality.gates.gate_before_load``) once they passed it. Returns rows per
+    The staged batches are published into the landing partitions once they passed the
+    quality gate before load (``touchline.pipeline.land_if_passed``). Returns rows per
     entity for the task log and XCom.
     """
     from touchline.sources.config import FILEDROP, load
