@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from touchline.config import outbox_public_url
+
 if TYPE_CHECKING:
     from touchline.exports.base import Destination
 
@@ -62,7 +64,7 @@ def _slack(c: Credentials) -> Destination:
     return SlackDigests(
         c.secret,
         base_url=c.url or SLACK_API_URL,
-        list_url=os.environ.get("TOUCHLINE_OUTBOX_PUBLIC_URL"),
+        list_url=outbox_public_url(),
     )
 
 

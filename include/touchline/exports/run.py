@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from pathlib import Path
 
+from touchline import config
 from touchline.config import Settings
 from touchline.exports import destinations
 from touchline.exports.base import Plan, export
@@ -53,8 +53,7 @@ def check_published(paths: Settings, run_date: dt.date) -> None:
 
 
 def ledger_path(paths: Settings) -> Path:
-    value = os.environ.get("TOUCHLINE_LEDGER")
-    return Path(value).expanduser().absolute() if value else paths.home / "export_ledger.sqlite"
+    return config.ledger_path(paths.home)
 
 
 def export_to(
