@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from touchline.config import Settings, settings
+from touchline.config import Settings, is_set, ledger_path, outbox, settings
 
 log = logging.getLogger("touchline")
 
@@ -34,7 +34,7 @@ def _source_origin(args: argparse.Namespace) -> str:
     """Where the drop folder came from, in the words a user set it with."""
     if getattr(args, "source_dir", None):
         return "--source-dir"
-    if os.environ.get("TOUCHLINE_SOURCE_DIR"):
+    if is_set("TOUCHLINE_SOURCE_DIR"):
         return "TOUCHLINE_SOURCE_DIR"
     return "the default $TOUCHLINE_HOME/drop"
 
@@ -122,8 +122,8 @@ DEMO_VARIABLES = ("TOUCHLINE_OUTBOX", "TOUCHLINE_LEDGER", "TOUCHLINE_WAREHOUSE")
 def _record_demo_settings(paths: Settings, run_date: dt.date) -> Path:
     """Write the demo's outbox, ledger and warehouse where later commands find them."""
     recorded = {
-        "TOUCHLINE_OUTBOX": os.environ["TOUCHLINE_OUTBOX"],
-        "TOUCHLINE_LEDGER": os.environ["TOUCHLINE_LEDGER"],
+        "TOUCHLINE_OUTBOX": outbox(),
+        "TOUCHLINE_LEDGER": str(ledger_path(paths.home)),
         "TOUCHLINE_WAREHOUSE": str(paths.warehouse),
         "run_date": run_date.isoformat(),
     }
@@ -152,7 +152,7 @@ def _adopt_demo_settings(args: argparse.Namespace) -> None:
     adopted = {
         name: str(recorded[name])
         for name in DEMO_VARIABLES
-        if recorded.get(name) and not os.environ.get(name)
+        if recorded.get(name) and not is_set(name)
     }
     if getattr(args, "warehouse", None):
         adopted.pop("TOUCHLINE_WAREHOUSE", None)
@@ -398,7 +398,7 @@ def _print_exports(paths: Settings, servers) -> None:
     for name in enabled():
         counts = ", ".join(f"{n} {status}" for status, n in summary.get(name, {}).items())
         print(f"  {name:<8} {counts or 'nothing to send'}")
-    print(f"Outbox:          {os.environ['TOUCHLINE_OUTBOX']}")
+    print(f"Outbox:          {outbox()}")
     for server in servers:
         print(f"  local {server.summary()}")
 
