@@ -96,7 +96,7 @@ def extract_family(family: str) -> dict:
 
 def read_crm_completions() -> dict:
     """Stage the tasks completed in the CRM as activities (an empty batch without a CRM)."""
-    from touchline.exports.readback import read_crm_completions as read
+    from touchline.sources.crm_completions import read_crm_completions as read
 
     run_date, paths = run_context()
     return read(paths, run_date)

@@ -1,4 +1,4 @@
-"""Read back the tasks CSMs completed in the CRM, as touch activities for the next build.
+"""Extract the tasks CSMs completed in the CRM, as touch activities for the next build.
 
 Each night the CRM is asked for the tasks with a ``touchline_task_key`` completed in the 30
 days up to the end of the run date; the export ledger maps each key to its account and
@@ -6,6 +6,9 @@ touchpoint. The result is staged as ``crm_task_completions`` (a completed activi
 task), validated by the gate before load with the drop, and unioned into the activity log
 by ``stg_engagement__activities``: a task done in the CRM satisfies its touchpoint and is not
 raised again. Without a configured CRM an empty batch is staged, so every run has one.
+
+It reads the CRM the ``crm`` destination writes to, with that destination's settings and
+client (``touchline.exports.crm``) and the export ledger's record of what was sent.
 """
 
 from __future__ import annotations

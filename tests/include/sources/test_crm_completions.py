@@ -1,20 +1,31 @@
-"""Tasks completed in the CRM come back as staged activities for the next build."""
+"""Tasks completed in the CRM come back as staged activities for the next build.
+
+The read-back is an extract of the CRM the exports write to: the day of work it completes
+is the export tests' own (``tests/exports/conftest.py``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pyarrow.parquet as pq
+import pytest
 
-from tests.exports.conftest import RUN_DATE
+from tests.exports.conftest import RUN_DATE, make_day, task
 from touchline.config import settings
 from touchline.devservers import HubSpotServer
 from touchline.exports.base import export
 from touchline.exports.crm import HubSpotTasks
 from touchline.exports.ledger import Ledger
-from touchline.exports.readback import read_crm_completions
 from touchline.exports.run import ledger_path
 from touchline.landing import staging_dir
+from touchline.sources.crm_completions import read_crm_completions
+
+
+@pytest.fixture
+def day():
+    """The export tests' day: twelve tasks, sent to the CRM before it completes some."""
+    return make_day([task(n) for n in range(1, 13)])
 
 
 def test_completed_crm_tasks_are_staged_as_activities(tmp_path, monkeypatch, day):
