@@ -10,7 +10,8 @@ import os
 import sys
 from pathlib import Path
 
-from touchline.config import Settings, is_set, ledger_path, outbox, settings
+from touchline.config import Settings, is_set, settings
+from touchline.run_summary import print_past_date, print_summary, run_nightly
 
 log = logging.getLogger("touchline")
 
@@ -74,28 +75,12 @@ def _add_path_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _run_dag(paths: Settings, run_date: dt.date, send: bool = True):
-    """The nightly DAG through Airflow, its tasks shown as they finish."""
-    from touchline.airflow_local import run_dag
-    from touchline.progress import step
-
-    with step(f"running the nightly DAG for {run_date}", unit="tasks done") as progress:
-
-        def on_task(event: str, task_id: str) -> None:
-            if event == "starting":
-                progress.note(task_id)
-            else:
-                progress.advance()
-
-        return run_dag(paths, run_date, on_task=on_task, send=send)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     paths = _paths(args)
     _require_drops(args, paths, [args.date])
-    outcome = _run_dag(paths, args.date)
+    outcome = run_nightly(paths, args.date)
     print(f"{outcome.run_id}: {outcome.state}")
-    _print_summary(paths.output_dir / args.date.isoformat())
+    print_summary(paths.output_dir / args.date.isoformat())
     return 0
 
 
@@ -107,36 +92,16 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     _require_drops(args, paths, days)
     for day in days:
         # destinations get only the newest day: the dates before the last one do not send
-        outcome = _run_dag(paths, day, send=day == days[-1])
+        outcome = run_nightly(paths, day, send=day == days[-1])
         print(f"{day}: {outcome.state}")
-        _print_past_date(paths.output_dir / day.isoformat())
+        print_past_date(paths.output_dir / day.isoformat())
     return 0
-
-
-# what the demo chose for later commands, in $TOUCHLINE_HOME (the demo sets these in its
-# own process only); `touchline export` adopts each one that is not set
-DEMO_SETTINGS = "demo.json"
-DEMO_VARIABLES = ("TOUCHLINE_OUTBOX", "TOUCHLINE_LEDGER", "TOUCHLINE_WAREHOUSE")
-
-
-def _record_demo_settings(paths: Settings, run_date: dt.date) -> Path:
-    """Write the demo's outbox, ledger and warehouse where later commands find them."""
-    recorded = {
-        "TOUCHLINE_OUTBOX": outbox(),
-        "TOUCHLINE_LEDGER": str(ledger_path(paths.home)),
-        "TOUCHLINE_WAREHOUSE": str(paths.warehouse),
-        "run_date": run_date.isoformat(),
-    }
-    target = paths.home / DEMO_SETTINGS
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = target.with_name(target.name + ".tmp")
-    scratch.write_text(json.dumps(recorded, indent=2) + "\n", encoding="utf-8")
-    scratch.replace(target)
-    return target
 
 
 def _adopt_demo_settings(args: argparse.Namespace) -> None:
     """Take the demo's outbox, ledger and warehouse for the variables that are not set."""
+    from touchline.demo.run import DEMO_SETTINGS, DEMO_VARIABLES
+
     source = settings().home / DEMO_SETTINGS
     if not source.exists():
         return
@@ -232,6 +197,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from touchline.demo.run import run_demo
+
+    run_demo(
+        accounts=args.accounts,
+        days=args.days,
+        seed=args.seed,
+        end_date=args.end_date,
+        source_dir=args.source_dir,
+        output_dir=args.output_dir,
+        warehouse=args.warehouse,
+        drop=args.drop,
+        sources=args.sources,
+        with_dev_servers=args.with_dev_servers,
+    )
+    return 0
+
+
 def cmd_dev_servers(args: argparse.Namespace) -> int:
     from touchline.devservers.__main__ import main as serve
 
@@ -256,196 +239,6 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
         )
     print(summary)
     return 0
-
-
-def _demo_drop(args: argparse.Namespace, paths: Settings) -> list[dt.date]:
-    """Generate the demo book into the drop folder, or take the one ``--drop`` names; its
-    dates, in order."""
-    from touchline.demo.generator import generate
-    from touchline.demo.serve import drop_dates
-    from touchline.progress import step
-
-    if args.drop is not None:
-        dates = drop_dates(paths.source_dir) if paths.source_dir.is_dir() else []
-        if not dates:
-            raise SystemExit(
-                f"touchline demo: --drop {paths.source_dir} holds no date folder (YYYY-MM-DD)"
-            )
-        print(f"Using the drop in {paths.source_dir} ({dates[0]} to {dates[-1]})")
-        return dates
-    print(
-        f"Generating demo data ({args.accounts} accounts, {args.days} days) in {paths.source_dir}"
-    )
-    with step("generating demo data", total=args.days, unit="days") as progress:
-        summary = generate(
-            paths.source_dir,
-            accounts=args.accounts,
-            days=args.days,
-            seed=args.seed,
-            end_date=args.end_date,
-            on_day=lambda _: progress.advance(),
-        )
-    first, last = summary.dates
-    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
-
-
-def _print_served_sources(servers, sources_file: Path) -> None:
-    """Say where each family comes from when the demo book is served by the local APIs."""
-    from touchline.demo.serve import BUCKET, USAGE_PREFIX, sources_config
-
-    origins = {
-        "salesforce": f"local Salesforce at {servers.salesforce.url}",
-        "zendesk": f"local Zendesk at {servers.zendesk.url}",
-        "usage_files": f"Segment files in s3://{BUCKET}/{USAGE_PREFIX}/ "
-        f"(local S3 at {servers.s3_endpoint})",
-    }
-    config = sources_config()
-    print(f"Sources ({sources_file}):")
-    for family, name in config["families"].items():
-        source = config["sources"].get(name, {"type": name})
-        origin = origins.get(source["type"], "the file drop")
-        print(f"  {family:<10} {origin}")
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    import contextlib
-
-    from touchline.extract import land_history
-    from touchline.progress import step
-
-    base = settings()
-    paths = base.with_overrides(
-        source_dir=args.drop or args.source_dir or base.home / "demo-drop",
-        output_dir=args.output_dir,
-        warehouse=args.warehouse,
-    )
-    dates = _demo_drop(args, paths)
-    history, last = dates[:-1], dates[-1]
-    with contextlib.ExitStack() as running:
-        book = None
-        if args.sources == "api":
-            from touchline.airflow_local import airflow_env
-            from touchline.demo.serve import DemoServers, ServedBook, write_sources_file
-
-            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the S3 server's requests
-            servers = running.enter_context(DemoServers())
-            sources_file = write_sources_file(paths.home / "demo-sources.yml")
-            # the connectors look their Connections up through Airflow, here as in the run:
-            # the demo's Airflow home, and the Connections and sources.yml it inherits
-            os.environ.update(
-                {name: value for name, value in airflow_env(paths).items() if "AIRFLOW" in name}
-            )
-            os.environ.update(servers.environment())
-            os.environ["TOUCHLINE_SOURCES"] = str(sources_file)
-            paths = paths.with_overrides(sources_file=sources_file)
-            book = ServedBook(servers, paths.source_dir)
-            _print_served_sources(servers, sources_file)
-        shown = f"{history[0]} to {history[-1]}" if history else "none"
-        if book is None:
-            print(f"Landing the history ({shown})")
-            with step("landing the history", total=len(history), unit="days") as progress:
-                land_history(paths, history, on_day=lambda day: progress.advance())
-        else:
-            from touchline.demo.serve import land_served_day
-
-            print(f"Landing the history through the APIs, one date at a time ({shown})")
-            with step("landing the history", total=len(history), unit="days") as progress:
-                for day in history:
-                    land_served_day(book, paths, day)
-                    progress.advance()
-            book.serve_day(last)
-        _run_demo_night(args, paths, last)
-    return 0
-
-
-def _run_demo_night(args: argparse.Namespace, paths: Settings, last: dt.date) -> None:
-    """The nightly DAG for the demo's last date, sending to the demo's destinations."""
-    os.environ.setdefault("TOUCHLINE_OUTBOX", str(paths.output_dir / "outbox"))
-    if "TOUCHLINE_LEDGER" not in os.environ:
-        # the demo regenerates its book (and its servers start empty): a ledger of its own,
-        # started afresh, so every destination gets the demo day
-        ledger = paths.home / "demo-export-ledger.sqlite"
-        for leftover in (ledger, *ledger.parent.glob(ledger.name + "-*")):
-            leftover.unlink(missing_ok=True)
-        os.environ["TOUCHLINE_LEDGER"] = str(ledger)
-    recorded = _record_demo_settings(paths, last)
-    servers = []
-    if args.with_dev_servers:
-        from touchline.devservers.__main__ import build, server_env
-
-        servers = [server.start() for server in build("127.0.0.1", 0)]
-        os.environ.update(server_env(servers))
-    try:
-        print(f"Running the nightly DAG for {last} through Airflow")
-        outcome = _run_dag(paths, last)
-        print(f"{outcome.run_id}: {outcome.state} (Airflow log: {outcome.log_path})")
-        _print_summary(paths.output_dir / last.isoformat(), warehouse=paths.warehouse)
-        _print_exports(paths, servers)
-        print(f"Demo settings:   {recorded} (touchline export reads them)")
-    finally:
-        for server in servers:
-            server.stop()
-
-
-def _print_exports(paths: Settings, servers) -> None:
-    from touchline.exports.destinations import enabled
-    from touchline.exports.ledger import Ledger
-    from touchline.exports.run import ledger_path
-
-    with Ledger(ledger_path(paths)) as ledger:
-        summary = ledger.summary()
-    print("Exports (ledger: items per status):")
-    for name in enabled():
-        counts = ", ".join(f"{n} {status}" for status, n in summary.get(name, {}).items())
-        print(f"  {name:<8} {counts or 'nothing to send'}")
-    print(f"Outbox:          {outbox()}")
-    for server in servers:
-        print(f"  local {server.summary()}")
-
-
-def _print_summary(run_dir: Path, warehouse: Path | None = None) -> None:
-    summary_file = run_dir / "run_summary.json"
-    if not summary_file.exists():
-        return
-    summary = json.loads(summary_file.read_text())
-    print()
-    print(f"Run date {summary['run_date']}")
-    print("Accounts per tier:")
-    for tier, count in summary["accounts_per_tier"].items():
-        print(f"  {tier:<8} {count:>7}")
-    print(f"Human tasks: {summary['human_tasks']}; automation items: {summary['automation_items']}")
-    print("Tasks per work list:")
-    for name, count in summary["tasks_per_worklist"].items():
-        print(f"  {name:<48} {count:>5}")
-    print(f"Work lists:      {run_dir}")
-    quality = summary.get("quality")
-    if quality:
-        report = (run_dir / quality["report"]).resolve()
-        print(f"Data quality:    {quality['status']} ({report})")
-        _print_warnings(run_dir / quality.get("report_json", ""))
-    if warehouse is not None:
-        print(f"Warehouse:       {warehouse}")
-    _print_past_date(run_dir)
-
-
-def _print_warnings(report_json: Path) -> None:
-    """Each warning of the run's report (a missing file, quarantined rows), one line each."""
-    from touchline.quality.report import warnings
-
-    if not report_json.is_file():
-        return
-    for line in warnings(json.loads(report_json.read_text(encoding="utf-8"))):
-        print(f"  warn  {line}")
-
-
-def _print_past_date(run_dir: Path) -> None:
-    """Say so when the run's date was older than the published one (nothing was sent)."""
-    summary_file = run_dir / "run_summary.json"
-    if not summary_file.exists():
-        return
-    past = json.loads(summary_file.read_text()).get("past_date")
-    if past:
-        print(f"Past date:       {past['note']}")
 
 
 def build_parser() -> argparse.ArgumentParser:
