@@ -29,7 +29,13 @@ from pathlib import Path
 
 import duckdb
 
-from touchline.config import Settings
+from touchline.config import (
+    Settings,
+    dbt_threads,
+    duckdb_memory_limit,
+    history_batch_account_days,
+)
+from touchline.config import default_memory_limit as default_memory_limit  # for bench.py
 from touchline.errors import BuildError
 from touchline.landing import previous_partition, published_partitions
 from touchline.quality.dbt_tests import FailedTest, explain, failed_data_tests
@@ -60,25 +66,6 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-MEMORY_LIMIT_CAP = 6 * 1024**3  # the most the build takes by default (it spills beyond)
-MEMORY_LIMIT_SHARE = 0.6  # and at most this share of the machine's memory
-
-
-def default_memory_limit() -> str:
-    """DuckDB's memory limit for the build: 6 GB, or 60% of a smaller machine's memory.
-
-    DuckDB's own default (80% of the memory) is a target it fills on a large rebuild; below
-    the limit, joins, sorts and aggregates spill to disk (a medium-scale rebuild: 6.7 GB
-    instead of 16.7 GB peak, 15% slower). TOUCHLINE_DUCKDB_MEMORY_LIMIT overrides it.
-    """
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        total = MEMORY_LIMIT_CAP
-    return f"{min(MEMORY_LIMIT_CAP, int(total * MEMORY_LIMIT_SHARE)) // 1024**2}MB"
-
-
-HISTORY_BATCH_ACCOUNT_DAYS = 4_000_000  # account-days one history run adds at most
 HISTORY_MODELS = "+fct_account_health_daily"  # a history batch: the daily history, its parents
 
 
@@ -92,7 +79,7 @@ def history_batch_days(paths: Settings, run_date: dt.date) -> int | None:
     latest = previous_partition(paths.landing_dir, "accounts", run_date, days_back=0)
     if latest is None:
         return None
-    budget = int(os.environ.get("TOUCHLINE_HISTORY_BATCH_ACCOUNT_DAYS", HISTORY_BATCH_ACCOUNT_DAYS))
+    budget = history_batch_account_days()
     with duckdb.connect() as con:
         (accounts,) = con.execute(
             "select count(*) from read_parquet(?)", [str(latest[1])]
@@ -192,8 +179,10 @@ def catch_up_history(
 
 def dbt_env(paths: Settings, run_date: dt.date, warehouse: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.setdefault("TOUCHLINE_DUCKDB_MEMORY_LIMIT", default_memory_limit())
     env.update(
+        # the build's settings, always passed: dbt's profile has defaults for a bare dbt only
+        TOUCHLINE_DUCKDB_MEMORY_LIMIT=duckdb_memory_limit(),
+        TOUCHLINE_DBT_THREADS=str(dbt_threads()),
         TOUCHLINE_WAREHOUSE=str(warehouse),
         TOUCHLINE_LANDING_DIR=str(paths.landing_dir),
         TOUCHLINE_RUN_DATE=run_date.isoformat(),
