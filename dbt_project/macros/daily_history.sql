@@ -23,9 +23,10 @@
     when the model runs (at parse time, the run date twice; compiled before the first build,
     the days the first build adds).
 
-    carried_rows_available(relation, first_day): whether relation, as the previous run left
-    it, was built through the day before first_day (an ISO string), by its through_date
-    column; never in a --full-refresh.
+    carried_rows_available(first_day): whether the model's own table, as the previous run
+    left it, was built through the day before first_day (an ISO string), by its through_date
+    column. Only for the incremental models that carry state (replace_all): never on a first
+    build or a --full-refresh (is_incremental() is false there).
 -#}
 {% macro next_days_start(relation_name, date_column) -%}
     {%- set run_day = modules.datetime.date.fromisoformat(run_date_value()) -%}
@@ -53,8 +54,12 @@
         {{ return(next_day) }}
     {%- endif -%}
     {%- set run_day = modules.datetime.date.fromisoformat(run_date_value()) -%}
+    {#- through the graph, not ref(): every daily model asks, only int_history_days depends -#}
+    {%- set snapshots = graph.nodes['model.' ~ project_name ~ '.stg_crm__account_snapshots'] -%}
     {%- set first_landed = run_query(
-        "select min(ds) from " ~ source('crm', 'accounts') ~ " where ds <= " ~ run_date()
+        "select min(snapshot_date) from " ~ api.Relation.create(
+            database=snapshots.database, schema=snapshots.schema, identifier=snapshots.alias
+        )
     ).columns[0].values()[0] -%}
     {%- set earliest = run_day - modules.datetime.timedelta(days=var('history_days') - 1) -%}
     {%- if first_landed is none or first_landed < earliest -%}
@@ -97,7 +102,7 @@
     {%- endif -%}
     {%- if load_relation(ref('int_history_days')) is none -%}
         {#- compiled before anything was built (the SQL floor): what the first build adds -#}
-        {%- set start = history_start_date('fct_account_tiers_daily') -%}
+        {%- set start = history_start_date('int_account_tiers_daily') -%}
         {{ return((start, history_end_date(start))) }}
     {%- endif -%}
     {%- set row = run_query(
@@ -107,17 +112,17 @@
 {%- endmacro %}
 
 {#-
-    Rows of a snapshot source as they stood on each day of a spine: for every spine day, the
-    newest partition landed on or before it (point in time).
+    Rows of a snapshot model as they stood on each day of a spine: for every spine day, the
+    newest snapshot landed on or before it (point in time).
 -#}
 {% macro snapshot_as_of_days(relation, spine_relation, day_column='history_date') -%}
     with snapshot_days as (
         select
             spine.{{ day_column }},
-            max(landed.ds) as ds
+            max(landed.snapshot_date) as snapshot_date
         from {{ spine_relation }} as spine
-        inner join (select distinct ds from {{ relation }}) as landed
-            on landed.ds <= spine.{{ day_column }}
+        inner join (select distinct snapshot_date from {{ relation }}) as landed
+            on landed.snapshot_date <= spine.{{ day_column }}
         group by spine.{{ day_column }}
     )
 
@@ -126,19 +131,15 @@
         snapshot_rows.*
     from snapshot_days
     inner join {{ relation }} as snapshot_rows
-        on snapshot_days.ds = snapshot_rows.ds
+        on snapshot_days.snapshot_date = snapshot_rows.snapshot_date
 {%- endmacro %}
 
-{% macro carried_rows_available(relation, first_day) -%}
-    {%- if not execute or flags.FULL_REFRESH -%}
-        {{ return(false) }}
-    {%- endif -%}
-    {%- set previous = load_relation(relation) -%}
-    {%- if previous is none -%}
+{% macro carried_rows_available(first_day) -%}
+    {%- if not is_incremental() -%}
         {{ return(false) }}
     {%- endif -%}
     {%- set through = run_query(
-        "select max(through_date) from " ~ previous
+        "select max(through_date) from " ~ this
     ).columns[0].values()[0] -%}
     {%- set day_before = modules.datetime.date.fromisoformat(first_day)
         - modules.datetime.timedelta(days=1) -%}

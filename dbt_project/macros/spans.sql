@@ -14,8 +14,14 @@
     or touch, as (keys..., span_start, span_end). For distinct counts: a user active on
     several days of a window counts once.
 
-    running_measures(): the names of the health measures kept as running sums of changes
-    (the columns of int_account_measure_changes).
+    running_measures(): the health measures kept as running sums of changes, the one list
+    that generates the changes of int_account_measure_changes_daily (one span_changes per
+    measure), its columns and those of int_account_health_measures_daily, and the check that
+    a count never goes below zero (tests/assert_running_counts_are_never_negative.sql). Each
+    names its facts (a CTE of int_account_measure_changes_daily), the day a fact starts and
+    stops counting, and the amount it adds (1: a count).
+
+    running_measure_names(): their names, in that order.
 
     known_usage_events(since, through): the usage events that happened from since to through
     (SQL dates) and had landed by through, each with the day it became known: the later of
@@ -71,13 +77,58 @@
 {%- endmacro %}
 
 {% macro running_measures() -%}
+    {#- a ticket counts for 90 days from its creation (volume, bugs, replies) or solving (CSAT) -#}
+    {%- set created_90d = 'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')' -%}
+    {%- set solved_90d = 'least(valid_to, ' ~ add_days(90, 'solved_date') ~ ')' -%}
+    {%- set replied = '(select * from current_ticket_versions where first_reply_at is not null)' -%}
+    {%- set rated = '(select * from current_ticket_versions'
+        ~ ' where csat_score is not null and solved_date is not null)' -%}
+    {%- set reviews = "(select * from activities where activity_type in ('qbr', 'business_review')" -%}
     {{ return([
-        'active_users_30d', 'user_days_30d', 'events_30d', 'events_previous_30d',
-        'core_features_used_30d', 'tickets_90d', 'open_urgent_high_tickets', 'bug_tickets_90d',
-        'first_reply_tickets_90d', 'first_reply_hours_sum_90d', 'csat_answers_90d',
-        'csat_sum_90d', 'activities_365d', 'reviews_attended_365d', 'reviews_held_365d',
-        'email_opens_90d', 'webinars_attended_90d',
+        {'name': 'active_users_30d', 'facts': 'user_spans',
+            'start': 'span_start', 'end': 'span_end'},
+        {'name': 'user_days_30d', 'facts': 'user_days',
+            'start': 'known_date', 'end': add_days(30, 'occurred_date')},
+        {'name': 'events_30d', 'facts': 'event_counts', 'amount': 'events',
+            'start': 'known_date', 'end': add_days(30, 'occurred_date')},
+        {'name': 'events_previous_30d', 'facts': 'event_counts', 'amount': 'events',
+            'start': 'greatest(known_date, ' ~ add_days(30, 'occurred_date') ~ ')',
+            'end': add_days(60, 'occurred_date')},
+        {'name': 'core_features_used_30d', 'facts': 'core_feature_spans',
+            'start': 'span_start', 'end': 'span_end'},
+        {'name': 'tickets_90d', 'facts': 'current_ticket_versions',
+            'start': 'valid_from', 'end': created_90d},
+        {'name': 'open_urgent_high_tickets',
+            'facts': "(select * from current_ticket_versions where is_open"
+                ~ " and priority in ('high', 'urgent'))",
+            'start': 'valid_from', 'end': 'valid_to'},
+        {'name': 'bug_tickets_90d', 'facts': '(select * from current_ticket_versions where is_bug)',
+            'start': 'valid_from', 'end': created_90d},
+        {'name': 'first_reply_tickets_90d', 'facts': replied,
+            'start': 'valid_from', 'end': created_90d},
+        {'name': 'first_reply_hours_sum_90d', 'facts': replied, 'amount': 'first_reply_hours',
+            'start': 'valid_from', 'end': created_90d},
+        {'name': 'csat_answers_90d', 'facts': rated, 'start': 'valid_from', 'end': solved_90d},
+        {'name': 'csat_sum_90d', 'facts': rated, 'amount': 'csat_score',
+            'start': 'valid_from', 'end': solved_90d},
+        {'name': 'activities_365d', 'facts': 'activities',
+            'start': 'known_date', 'end': add_days(365, 'occurred_date')},
+        {'name': 'reviews_attended_365d', 'facts': reviews ~ " and outcome = 'completed')",
+            'start': 'known_date', 'end': add_days(365, 'occurred_date')},
+        {'name': 'reviews_held_365d',
+            'facts': reviews ~ " and outcome in ('completed', 'no_show'))",
+            'start': 'known_date', 'end': add_days(365, 'occurred_date')},
+        {'name': 'email_opens_90d',
+            'facts': "(select * from activities where activity_type = 'email_open')",
+            'start': 'known_date', 'end': add_days(90, 'occurred_date')},
+        {'name': 'webinars_attended_90d',
+            'facts': "(select * from activities where activity_type = 'webinar_attended')",
+            'start': 'known_date', 'end': add_days(90, 'occurred_date')},
     ]) }}
+{%- endmacro %}
+
+{% macro running_measure_names() -%}
+    {{ return(running_measures() | map(attribute='name') | list) }}
 {%- endmacro %}
 
 {% macro known_usage_events(since, through) -%}
@@ -92,4 +143,71 @@
         occurred_date >= {{ since }}
         and occurred_date <= {{ through }}
         and landed_date <= {{ through }}
+{%- endmacro %}
+
+{#-
+    activity_spans(key_column, core_features_only): the merged 30-day activity spans of each
+    key (a user, or a core feature) of an account that reach the run's first day or later and
+    begin by its last day; a span that began before the run begins the day before it. The
+    body of the incremental (replace_all) span models: carried forward, the previous run's
+    spans that reach the first day are merged with the events that became known on the run's
+    days, and nothing older is read (see int_account_user_spans).
+-#}
+{% macro activity_spans(key_column, core_features_only=false) -%}
+    {%- set first_day, last_day = history_days_range() %}
+    {%- set first_day_sql, last_day_sql = history_days_sql() %}
+    {%- set carried = carried_rows_available(first_day) %}
+
+with
+
+usage_events as (
+    select * from ({{ known_usage_events(add_days(-30, first_day_sql), last_day_sql) }})
+    where
+        true
+        {%- if core_features_only %}
+        and feature in (select feature from {{ ref('core_features') }})
+        {%- endif %}
+        {%- if carried %}
+        and known_date >= {{ first_day_sql }}
+        {%- endif %}
+),
+
+spans as (
+    select
+        account_id,
+        {{ key_column }},
+        min(known_date) as span_start,
+        {{ add_days(30, 'occurred_date') }} as span_end
+    from usage_events
+    group by account_id, {{ key_column }}, occurred_date
+    {%- if carried %}
+    union all
+    select
+        account_id,
+        {{ key_column }},
+        span_start,
+        span_end
+    from {{ this }}
+    where span_end >= {{ first_day_sql }}
+    {%- endif %}
+),
+
+merged as (
+    {{ merged_spans('spans', ['account_id', key_column], 'span_start', 'span_end') }}
+),
+
+final as (
+    select
+        account_id,
+        {{ key_column }},
+        greatest(span_start, {{ add_days(-1, first_day_sql) }}) as span_start,
+        span_end,
+        {{ last_day_sql }} as through_date
+    from merged
+    where
+        span_end >= {{ first_day_sql }}
+        and span_start <= {{ last_day_sql }}
+)
+
+select * from final
 {%- endmacro %}

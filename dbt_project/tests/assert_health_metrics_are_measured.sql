@@ -1,6 +1,6 @@
--- Every health_metrics metric names a measure int_account_health_measures computes (a
+-- Every health_metrics metric names a measure int_account_health_measures_daily computes (a
 -- misspelt metric would otherwise never score).
-{%- set measures = ref('int_account_health_measures') %}
+{%- set measures = ref('int_account_health_measures_daily') %}
 {%- set measured = [] %}
 {%- if execute %}
     {%- for column in adapter.get_columns_in_relation(measures) %}

@@ -214,6 +214,7 @@ def step_sql_floor(paths: Settings, run_date: dt.date, database: Path) -> None:
         timed["runs"] += 1
 
     dbt("seed")
+    dbt("run", "--select", "staging")  # views, read by the compile of the first days
     catch_up_history(paths, run_date, database, run_batch=execute)
     execute()
     timed["sql_seconds"] = round(timed["sql_seconds"], 2)
@@ -253,10 +254,14 @@ def _model_statements(manifest: dict, database: Path) -> list[str]:
         config = node["config"]
         if config["materialized"] == "incremental" and (node["schema"], node["alias"]) in existing:
             keys = config["unique_key"]
-            keys = ", ".join([keys] if isinstance(keys, str) else keys)
+            if keys is None:  # replace_all: the new state replaces every row
+                replaced = ""
+            else:
+                keys = ", ".join([keys] if isinstance(keys, str) else keys)
+                replaced = f" where ({keys}) in (select ({keys}) from new_rows)"
             statements += [
                 f"create or replace temp table new_rows as {node['compiled_code']}",
-                f"delete from {relation} where ({keys}) in (select ({keys}) from new_rows)",
+                f"delete from {relation}{replaced}",
                 f"insert into {relation} by name select * from new_rows",
             ]
         else:

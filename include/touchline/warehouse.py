@@ -66,7 +66,7 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-HISTORY_MODELS = "+fct_account_health_daily"  # a history batch: the daily history, its parents
+HISTORY_MODELS = "+int_account_health_daily"  # a history batch: the daily history, its parents
 
 
 def history_batch_days(paths: Settings, run_date: dt.date) -> int | None:
@@ -92,11 +92,11 @@ def newest_history_day(warehouse: Path) -> dt.date | None:
     if not warehouse.exists():
         return None
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        schema = table_schema(con, "fct_account_tiers_daily")
+        schema = table_schema(con, "int_account_tiers_daily")
         if schema is None:
             return None
         (newest,) = con.execute(
-            f'select max(history_date) from "{schema}".fct_account_tiers_daily'
+            f'select max(history_date) from "{schema}".int_account_tiers_daily'
         ).fetchone()
     return newest
 
@@ -281,13 +281,18 @@ def candidate_path(paths: Settings) -> Path:
     return paths.warehouse.with_name(f".{paths.warehouse.name}.candidate")
 
 
-# the daily history marts: a past date's rows replace that day's rows in the published file
-DAILY_HISTORY_TABLES = ("fct_account_health_daily", "fct_account_tiers_daily")
+# the daily history (published by the fct_ marts over them): a past date's rows replace that
+# day's rows in the published file
+DAILY_HISTORY_TABLES = ("int_account_health_daily", "int_account_tiers_daily")
 # the stores of landed events: a past date's build holds them whole, with its late records
 EVENT_STORE_TABLES = ("int_usage_events", "int_ticket_versions")
 # the models that carry running state from the last run: dropped after a past date, so the
 # next run folds them again from the facts (late records included)
-CARRIED_TABLES = ("int_account_measure_changes", "int_usage_spans")
+CARRIED_TABLES = (
+    "int_account_measure_changes_daily",
+    "int_account_user_spans",
+    "int_account_core_feature_spans",
+)
 
 
 def published_date(warehouse: Path) -> dt.date | None:

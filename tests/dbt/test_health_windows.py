@@ -95,7 +95,7 @@ unpivot (
         open_urgent_high_tickets,
         csat_90d,
         first_reply_hours_90d
-    from int_account_health_measures
+    from int_account_health_measures_daily
     where history_date = $day
 )
 on columns(* exclude (account_id))

@@ -5,22 +5,22 @@
 with
 
 contracts as (
-    {{ snapshot_as_of_days(source('crm', 'contracts'), ref('int_history_days')) }}
+    {{ snapshot_as_of_days(ref('stg_crm__contract_snapshots'), ref('int_history_days')) }}
 ),
 
 fx_rates as (
-    {{ snapshot_as_of_days(source('crm', 'fx_rates'), ref('int_history_days')) }}
+    {{ snapshot_as_of_days(ref('stg_crm__fx_rate_snapshots'), ref('int_history_days')) }}
 ),
 
 latest_rates as (
     select
         history_date,
-        upper(currency) as currency_code,
+        currency_code,
         rate_to_usd
     from fx_rates
     where as_of_date <= history_date
     qualify row_number() over (
-        partition by history_date, upper(currency) order by as_of_date desc
+        partition by history_date, currency_code order by as_of_date desc
     ) = 1
 ),
 
@@ -29,18 +29,18 @@ converted as (
         contracts.history_date,
         contracts.account_id,
         contracts.start_date,
-        contracts.end_date as renewal_date,
+        contracts.renewal_date,
         contracts.seats,
         contracts.arr_amount * latest_rates.rate_to_usd as arr_usd,
         (
-            coalesce(contracts.status, 'active') = 'active'
+            contracts.contract_status = 'active'
             and contracts.start_date <= contracts.history_date
         ) as is_active
     from contracts
     left join latest_rates
         on
             contracts.history_date = latest_rates.history_date
-            and upper(contracts.currency) = latest_rates.currency_code
+            and contracts.currency_code = latest_rates.currency_code
 ),
 
 final as (

@@ -1,22 +1,26 @@
 {#- Accounts as the CRM snapshot stood on each history day; churned accounts drop out. -#}
 with
 
+days as (
+    select * from {{ ref('int_history_days') }}
+),
+
 accounts as (
-    {{ snapshot_as_of_days(source('crm', 'accounts'), ref('int_history_days')) }}
+    {{ snapshot_as_of_days(ref('stg_crm__account_snapshots'), ref('int_history_days')) }}
 ),
 
 churn_events as (
-    select * from {{ source('engagement', 'churn_events') }}
+    select * from {{ ref('stg_engagement__churn_events') }}
 ),
 
 churned as (
     select
         days.history_date,
         churn_events.account_id
-    from {{ ref('int_history_days') }} as days
+    from days
     inner join churn_events
         on
-            churn_events.ds <= days.history_date
+            churn_events.first_landed_date <= days.history_date
             and churn_events.churned_on <= days.history_date
     group by days.history_date, churn_events.account_id
 ),
@@ -27,9 +31,9 @@ final as (
         accounts.account_id,
         accounts.account_name,
         accounts.plan,
-        coalesce(accounts.is_strategic, false) as is_strategic,
-        coalesce(accounts.implementation_complexity, 'standard') as implementation_complexity,
-        lower(accounts.csm_email) as csm_email,
+        accounts.is_strategic,
+        accounts.implementation_complexity,
+        accounts.csm_email,
         accounts.pod
     from accounts
     left join churned

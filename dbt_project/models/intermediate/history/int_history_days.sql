@@ -2,7 +2,8 @@
     The days this run adds to the daily history tables (see the history_start_date and
     history_end_date macros).
 -#}
-{%- set start = history_start_date('fct_account_tiers_daily') %}
+-- depends_on: {{ ref('stg_crm__account_snapshots') }}
+{%- set start = history_start_date('int_account_tiers_daily') %}
 
 with
 

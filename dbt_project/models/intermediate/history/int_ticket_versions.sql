@@ -18,7 +18,7 @@
 {%- set first_partition_sql = "cast('" ~ first_partition ~ "' as date)" %}
 {%- set version_columns = [
     'ticket_id', 'account_id', 'landed_date', 'created_at', 'status', 'priority',
-    'first_reply_at', 'solved_at', 'csat_score', 'tags',
+    'first_reply_at', 'solved_at', 'csat_score', 'tags', 'is_bug', 'is_open',
 ] %}
 
 with
@@ -27,25 +27,22 @@ new_versions as (
     select
         ticket_id,
         account_id,
-        ds as landed_date,
+        landed_date,
         created_at,
-        status,
-        priority,
+        ticket_status as status,
+        ticket_priority as priority,
         first_reply_at,
         solved_at,
         csat_score,
-        tags
-    from {{ source('support', 'tickets') }}
+        tags,
+        is_bug,
+        not is_solved as is_open
+    from {{ ref('stg_support__ticket_versions') }}
     where
-        ds <= {{ run_date() }}
+        landed_date <= {{ run_date() }}
         {%- if first_partition is not none %}
-            and ds >= {{ first_partition_sql }}
+            and landed_date >= {{ first_partition_sql }}
         {%- endif %}
-    -- a ticket twice in one drop: its latest update
-    qualify row_number() over (
-        partition by ticket_id, ds
-        order by coalesce(updated_at, solved_at, first_reply_at, created_at) desc
-    ) = 1
 ),
 
 {% if is_incremental() and first_partition is not none %}
@@ -82,13 +79,13 @@ versions as (
 
 final as (
     select
-        {%- for column in version_columns %}
+        {%- for column in version_columns if column not in ('is_bug', 'is_open') %}
         {{ column }},
         {%- endfor %}
         cast(created_at as date) as created_date,
         cast(solved_at as date) as solved_date,
-        list_contains(string_split(coalesce(tags, ''), ';'), 'bug') as is_bug,
-        status not in ('solved', 'closed') as is_open,
+        is_bug,
+        is_open,
         {{ dbt.datediff('created_at', 'first_reply_at', 'minute') }} / 60.0 as first_reply_hours,
         greatest(landed_date, cast(created_at as date)) as valid_from,
         lead(landed_date) over (partition by ticket_id order by landed_date) as valid_to

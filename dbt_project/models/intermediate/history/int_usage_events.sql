@@ -22,14 +22,12 @@ new_partitions as (
         account_id,
         user_id,
         feature,
-        cast(occurred_at as date) as occurred_date,
-        ds as landed_date
-    from {{ source('usage', 'usage_events') }}
-    where
-        ds <= {{ run_date() }}
-        {%- if first_partition is not none %}
-            and ds >= cast('{{ first_partition }}' as date)
-        {%- endif %}
+        occurred_date,
+        landed_date
+    from {{ ref('stg_usage__usage_events') }}
+    {%- if first_partition is not none %}
+    where landed_date >= cast('{{ first_partition }}' as date)
+    {%- endif %}
 ),
 
 -- ids delivered more than once in these partitions: few, so only their rows are windowed

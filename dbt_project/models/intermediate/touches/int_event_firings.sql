@@ -12,7 +12,7 @@ triggers as (
 ),
 
 accounts as (
-    select * from {{ ref('dim_accounts') }}
+    select * from {{ ref('int_accounts_classified') }}
 ),
 
 health_history as (
@@ -31,8 +31,8 @@ health_history as (
             >= {{ var('health_trigger_min_customer_days') }},
             true
         ) as has_settled_health
-    from {{ ref('fct_account_health_daily') }} as health
-    inner join {{ ref('fct_account_tiers_daily') }} as tiers
+    from {{ ref('int_account_health_daily') }} as health
+    inner join {{ ref('int_account_tiers_daily') }} as tiers
         on
             health.account_id = tiers.account_id
             and health.history_date = tiers.history_date

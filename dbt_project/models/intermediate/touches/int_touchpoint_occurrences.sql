@@ -11,7 +11,7 @@
 with
 
 accounts as (
-    select * from {{ ref('dim_accounts') }}
+    select * from {{ ref('int_accounts_classified') }}
 ),
 
 playbook as (

@@ -15,11 +15,14 @@ csms as (
 ),
 
 accounts as (
-    select * from {{ ref('dim_accounts') }}
+    select * from {{ ref('int_accounts_classified') }}
 ),
 
+-- the human tasks of the day: the rows of csm_worklist
 worklist as (
-    select * from {{ ref('csm_worklist') }}
+    select *
+    from {{ ref('int_touchpoints_assigned') }}
+    where owner_role in ('csm', 'pod', 'support')
 ),
 
 tiers as (

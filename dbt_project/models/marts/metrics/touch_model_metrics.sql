@@ -9,11 +9,11 @@
 with
 
 accounts as (
-    select * from {{ ref('dim_accounts') }}
+    select * from {{ ref('int_accounts_classified') }}
 ),
 
 tiers_daily as (
-    select * from {{ ref('fct_account_tiers_daily') }}
+    select * from {{ ref('int_account_tiers_daily') }}
 ),
 
 nps_responses as (

@@ -7,7 +7,7 @@
 with
 
 touchpoints_due as (
-    select * from {{ ref('fct_touchpoints_due') }}
+    select * from {{ ref('int_touchpoints_assigned') }}
 ),
 
 contacts as (

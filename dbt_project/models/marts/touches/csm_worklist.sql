@@ -8,11 +8,11 @@
 with
 
 touchpoints_due as (
-    select * from {{ ref('fct_touchpoints_due') }}
+    select * from {{ ref('int_touchpoints_assigned') }}
 ),
 
 accounts as (
-    select * from {{ ref('dim_accounts') }}
+    select * from {{ ref('int_accounts_classified') }}
 ),
 
 human_tasks as (

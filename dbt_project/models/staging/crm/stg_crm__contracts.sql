@@ -1,21 +1,11 @@
 with
 
-source as (
-    {{ latest_snapshot(source('crm', 'contracts')) }}
+snapshots as (
+    select * from {{ ref('stg_crm__contract_snapshots') }}
 ),
 
-renamed as (
-    select
-        contract_id,
-        account_id,
-        start_date,
-        end_date as renewal_date,
-        arr_amount,
-        upper(currency) as currency_code,
-        coalesce(status, 'active') as contract_status,
-        seats,
-        ds as snapshot_date
-    from source
+final as (
+    {{ latest_snapshot('snapshots', 'snapshot_date') }}
 )
 
-select * from renamed
+select * from final

@@ -1,15 +1,19 @@
 with
 
-source as (
-    {{ latest_snapshot(source('crm', 'fx_rates')) }}
+snapshots as (
+    select * from {{ ref('stg_crm__fx_rate_snapshots') }}
 ),
 
-renamed as (
+latest as (
+    {{ latest_snapshot('snapshots', 'snapshot_date') }}
+),
+
+final as (
     select
-        upper(currency) as currency_code,
+        currency_code,
         rate_to_usd,
         as_of_date
-    from source
+    from latest
 )
 
-select * from renamed
+select * from final

@@ -5,7 +5,9 @@ source as (
 ),
 
 latest_version as (
-    select *
+    select
+        *,
+        min(ds) over (partition by account_id, churned_on) as first_landed_date
     from source
     qualify row_number() over (partition by account_id, churned_on order by ds desc) = 1
 ),
@@ -14,7 +16,8 @@ renamed as (
     select
         account_id,
         churned_on,
-        reason as churn_reason
+        reason as churn_reason,
+        first_landed_date
     from latest_version
 )
 

@@ -1,13 +1,12 @@
+{#-
+    Every usage event as delivered in the drops landed on or before the run date: one row
+    per event and drop (an event delivered again in a later drop appears once per drop;
+    int_usage_events keeps its first delivery).
+-#}
 with
 
 source as (
     {{ landed_events(source('usage', 'usage_events')) }}
-),
-
-deduplicated as (
-    select *
-    from source
-    qualify event_id is null or row_number() over (partition by event_id order by ds desc) = 1
 ),
 
 renamed as (
@@ -19,7 +18,7 @@ renamed as (
         occurred_at,
         cast(occurred_at as date) as occurred_date,
         ds as landed_date
-    from deduplicated
+    from source
 )
 
 select * from renamed

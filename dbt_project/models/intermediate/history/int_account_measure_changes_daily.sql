@@ -1,12 +1,18 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_all',
+    )
+}}
 {#-
     The changes behind the windowed health measures, one row per account and day that has
     any: for each running measure the sum of its changes that day (the spans macros), and
     the newest usage, touch and NPS answer that became known that day. The first row of an
     account, on the day before the run's first day, carries everything before the run: the
     measure on a day of the run is then the running sum (or maximum) of an account's rows up
-    to that day (int_account_health_measures).
+    to that day (int_account_health_measures_daily).
 
-    Carried forward: when this table, as the previous run left it, ends on the day before
+    Carried forward (incremental, replace_all): when this table, as the previous run left it, ends on the day before
     the run's first day (the nightly run after the last, or the next batch of a first build),
     its sums and maxima per account are that first row, and only the changes that fall on
     the run's days are computed: a fact is read when it becomes known or leaves a window on
@@ -19,11 +25,11 @@
 {%- set first_day, last_day = history_days_range() %}
 {%- set first_day_sql, last_day_sql = history_days_sql() %}
 {%- set base_day_sql = add_days(-1, first_day_sql) %}
-{%- set carried = carried_rows_available(this, first_day) %}
+{%- set carried = carried_rows_available(first_day) %}
 {#- the first day on which a change is computed from the facts -#}
 {%- set from_day_sql = first_day_sql if carried else "cast('-infinity' as date)" %}
 
-{%- set running_measures = running_measures() %}
+{%- set measure_names = running_measure_names() %}
 
 with
 
@@ -91,8 +97,12 @@ event_counts as (
 ),
 
 -- the merged 30-day spans of users and core features (distinct counts)
-usage_spans as (
-    select * from {{ ref('int_usage_spans') }}
+user_spans as (
+    select * from {{ ref('int_account_user_spans') }}
+),
+
+core_feature_spans as (
+    select * from {{ ref('int_account_core_feature_spans') }}
 ),
 
 -- support: the ticket versions that still count on the run's days ----------------------
@@ -160,70 +170,15 @@ activities as (
         and activities.landed_date <= {{ last_day_sql }}
 ),
 
-reviews as (
-    select * from activities
-    where activity_type in ('qbr', 'business_review')
-),
-
--- the changes: amounts of the running sums, newest values of the running maxima -------------
-
-{#- a ticket counts for 90 days from its creation (volume, bugs, replies) or solving (CSAT) -#}
-{%- set created_90d = 'least(valid_to, ' ~ add_days(90, 'created_date') ~ ')' %}
-{%- set solved_90d = 'least(valid_to, ' ~ add_days(90, 'solved_date') ~ ')' %}
-{%- set replied = '(select * from current_ticket_versions where first_reply_at is not null)' %}
-{%- set rated = '(select * from current_ticket_versions'
-    ~ ' where csat_score is not null and solved_date is not null)' %}
+-- the changes: amounts of the running sums (one per running measure), newest values of the
+-- running maxima --------------------------------------------------------------------------
 
 span_changes as (
-    {{ span_changes("(select * from usage_spans where span_kind = 'user')", 'active_users_30d',
-        'span_start', 'span_end') }}
-    union all
-    {{ span_changes('user_days', 'user_days_30d', 'known_date',
-        add_days(30, 'occurred_date')) }}
-    union all
-    {{ span_changes('event_counts', 'events_30d', 'known_date',
-        add_days(30, 'occurred_date'), 'events') }}
-    union all
-    {{ span_changes('event_counts', 'events_previous_30d',
-        'greatest(known_date, ' ~ add_days(30, 'occurred_date') ~ ')',
-        add_days(60, 'occurred_date'), 'events') }}
-    union all
-    {{ span_changes("(select * from usage_spans where span_kind = 'core_feature')",
-        'core_features_used_30d', 'span_start', 'span_end') }}
-    union all
-    {{ span_changes('current_ticket_versions', 'tickets_90d', 'valid_from', created_90d) }}
-    union all
-    {{ span_changes(
-        "(select * from current_ticket_versions where is_open"
-        ~ " and priority in ('high', 'urgent'))",
-        'open_urgent_high_tickets', 'valid_from', 'valid_to') }}
-    union all
-    {{ span_changes('(select * from current_ticket_versions where is_bug)', 'bug_tickets_90d',
-        'valid_from', created_90d) }}
-    union all
-    {{ span_changes(replied, 'first_reply_tickets_90d', 'valid_from', created_90d) }}
-    union all
-    {{ span_changes(replied, 'first_reply_hours_sum_90d', 'valid_from', created_90d,
-        'first_reply_hours') }}
-    union all
-    {{ span_changes(rated, 'csat_answers_90d', 'valid_from', solved_90d) }}
-    union all
-    {{ span_changes(rated, 'csat_sum_90d', 'valid_from', solved_90d, 'csat_score') }}
-    union all
-    {{ span_changes('activities', 'activities_365d', 'known_date',
-        add_days(365, 'occurred_date')) }}
-    union all
-    {{ span_changes("(select * from reviews where outcome = 'completed')",
-        'reviews_attended_365d', 'known_date', add_days(365, 'occurred_date')) }}
-    union all
-    {{ span_changes("(select * from reviews where outcome in ('completed', 'no_show'))",
-        'reviews_held_365d', 'known_date', add_days(365, 'occurred_date')) }}
-    union all
-    {{ span_changes("(select * from activities where activity_type = 'email_open')",
-        'email_opens_90d', 'known_date', add_days(90, 'occurred_date')) }}
-    union all
-    {{ span_changes("(select * from activities where activity_type = 'webinar_attended')",
-        'webinars_attended_90d', 'known_date', add_days(90, 'occurred_date')) }}
+    {%- for measure in running_measures() %}
+    {{ span_changes(measure.facts, measure.name, measure.start, measure.end,
+        measure.get('amount', '1')) }}
+    {{- '\n    union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 latest_facts as (
@@ -269,7 +224,7 @@ daily_amounts as (
     select
         account_id,
         change_date,
-        {%- for measure in running_measures %}
+        {%- for measure in measure_names %}
         coalesce(sum(amount) filter (where measure = '{{ measure }}'), 0)
             as {{ measure }}{{ ',' if not loop.last }}
         {%- endfor %}
@@ -295,7 +250,7 @@ carried as (
     select
         account_id,
         {{ base_day_sql }} as change_date,
-        {%- for measure in running_measures %}
+        {%- for measure in measure_names %}
         sum({{ measure }}) as {{ measure }},
         {%- endfor %}
         max(last_usage_date) as last_usage_date,
@@ -310,7 +265,7 @@ computed as (
     select
         coalesce(daily_amounts.account_id, daily_latest.account_id) as account_id,
         coalesce(daily_amounts.change_date, daily_latest.change_date) as change_date,
-        {%- for measure in running_measures %}
+        {%- for measure in measure_names %}
         coalesce(daily_amounts.{{ measure }}, 0) as {{ measure }},
         {%- endfor %}
         daily_latest.last_usage_date,

@@ -6,7 +6,7 @@
     days_as_customer, oldest_open_urgent_ticket_days, days_since_detractor_answer) are the
     signals the health overrides test.
 
-    Windowed counts and sums are running sums of changes (int_account_measure_changes, which
+    Windowed counts and sums are running sums of changes (int_account_measure_changes_daily, which
     starts each account with what it carries from before the run), the latest usage, touch
     and NPS answer running maxima of the same rows; only the oldest open ticket is a join of
     days with the spans of open tickets.
@@ -21,7 +21,7 @@ days as (
 
 account_days as (
     select *
-    from {{ ref('fct_account_tiers_daily') }}
+    from {{ ref('int_account_tiers_daily') }}
     where history_date between {{ first_day_sql }} and {{ last_day_sql }}
 ),
 
@@ -31,7 +31,7 @@ all_account_days as (
         history_date,
         account_id,
         arr_usd
-    from {{ ref('fct_account_tiers_daily') }}
+    from {{ ref('int_account_tiers_daily') }}
     where
         history_date between {{ add_days(-90, first_day_sql) }} and {{ add_days(-90, last_day_sql) }}
 ),
@@ -73,19 +73,19 @@ open_ticket_days as (
 
 -- running sums and latest values per account, from the day before the run ------------------
 
-{%- set running_measures = running_measures() %}
+{%- set measure_names = running_measure_names() %}
 
 running as (
     select
         account_id,
         change_date,
-        {%- for measure in running_measures %}
+        {%- for measure in measure_names %}
         sum({{ measure }}) over account_history as {{ measure }},
         {%- endfor %}
         max(last_usage_date) over account_history as last_usage_date,
         max(last_touch_date) over account_history as last_touch_date,
         max(latest_nps) over account_history as latest_nps
-    from {{ ref('int_account_measure_changes') }}
+    from {{ ref('int_account_measure_changes_daily') }}
     window account_history as (
         partition by account_id order by change_date rows unbounded preceding
     )
@@ -99,7 +99,7 @@ windows as (
         account_days.customer_since_date,
         account_days.renewal_date,
         account_days.arr_usd,
-        {%- for measure in running_measures %}
+        {%- for measure in measure_names %}
         coalesce(running.{{ measure }}, 0) as {{ measure }},
         {%- endfor %}
         case
