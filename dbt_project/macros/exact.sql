@@ -6,3 +6,8 @@
 {% macro exact(expression) -%}
     cast({{ expression }} as decimal(18, 6))
 {%- endmacro %}
+
+{#- The same, to 1e-18: for sums of fractions (a third of a share) rounded to a few digits. -#}
+{% macro fine_exact(expression) -%}
+    cast({{ expression }} as decimal(38, 18))
+{%- endmacro %}

@@ -7,6 +7,10 @@
     weekly_cadence_hours: the hours a week the playbook's recurring touchpoints ask for the
     accounts the CSM serves. A CSM is overloaded when the book is over 100%, the weekly
     cadence needs more than their capacity, or today's tasks need more than a day of it.
+    The shares and minutes are summed as exact decimals (to 1e-18, fine enough for the thirds
+    of a pod's share) and the sums rounded to 1e-12 before they are rounded for display, so a
+    figure does not depend on the order the terms are added in, and a sum that is exactly a
+    half rounds up.
 -#}
 with
 
@@ -94,10 +98,12 @@ books as (
     select
         served.csm_email,
         count(case when served.tier = 'high' then 1 end) as high_touch_accounts,
-        sum(case when served.tier = 'medium' then served.share else 0 end)
-            as medium_touch_account_share,
+        cast(round(sum({{ fine_exact(
+            "case when served.tier = 'medium' then served.share else 0 end"
+        ) }}), 12) as double) as medium_touch_account_share,
         count(case when served.tier = 'low' then 1 end) as low_touch_accounts,
-        sum(served.share / tiers.accounts_per_csm_max) as book_load
+        cast(round(sum({{ fine_exact('served.share / tiers.accounts_per_csm_max') }}), 12) as double)
+            as book_load
     from served
     inner join tiers
         on served.tier = tiers.tier
@@ -107,7 +113,8 @@ books as (
 cadence_load as (
     select
         csm_email,
-        sum(minutes_per_week) / 60.0 as weekly_cadence_hours
+        cast(round(sum({{ fine_exact('minutes_per_week') }}), 12) as double) / 60.0
+            as weekly_cadence_hours
     from weekly_minutes
     group by csm_email
 ),
