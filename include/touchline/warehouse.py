@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -50,6 +50,7 @@ class BuildResult:
     seconds: float
     nodes: dict[str, int]  # status -> count
     history_batches: int = 0  # history runs before the build (a long first build)
+    stale_sources: list[str] = field(default_factory=list)  # sources whose freshness warns
 
     def as_dict(self) -> dict:
         return {
@@ -57,6 +58,7 @@ class BuildResult:
             "warehouse": str(self.warehouse),
             "seconds": round(self.seconds, 2),
             "nodes": self.nodes,
+            "stale_sources": self.stale_sources,
             "history_batches": self.history_batches,
         }
 
@@ -257,6 +259,43 @@ def _run_checked(
     return counts
 
 
+def check_freshness(paths: Settings, run_date: dt.date, warehouse: Path) -> list[str]:
+    """``dbt source freshness`` as of ``run_date``: the sources that warn, in words.
+
+    Each source declares its thresholds (models/staging/*/_*__sources.yml); its age is the
+    run date less its newest landed partition. Past ``error_after`` the build stops with
+    BuildError naming each stale source, before anything is built.
+    """
+    completed = run_dbt(["source", "freshness"], paths, run_date, warehouse)
+    found = paths.state_dir / "dbt-target" / "sources.json"
+    if not found.exists():
+        raise BuildError(
+            f"dbt source freshness for {run_date} did not run; the published warehouse is "
+            f"unchanged.\n{_tail(completed.stdout + completed.stderr)}"
+        )
+    warned, stale = [], []
+    for result in json.loads(found.read_text())["results"]:
+        name = result["unique_id"].removeprefix("source.touchline.")
+        newest = (result.get("max_loaded_at") or "")[:10] or "never"
+        if result["status"] == "runtime error":
+            stale.append(f"{name}: {' '.join((result.get('error') or '').split())[:300]}")
+            continue
+        age = (result.get("max_loaded_at_time_ago_in_s") or 0) / 86400
+        line = f"{name}: newest partition {newest}, {age:.1f} days before {run_date}"
+        if result["status"] == "warn":
+            warned.append(line)
+        elif result["status"] == "error":
+            stale.append(line)
+    if stale:
+        raise BuildError(
+            f"sources too stale to build {run_date} (past their error_after); the published "
+            "warehouse is unchanged.\n" + "\n".join(f"- {line}" for line in stale)
+        )
+    for line in warned:
+        log.warning("source freshness: %s", line)
+    return warned
+
+
 def _explain_failed_tests(
     test_ids: list[str], paths: Settings, run_date: dt.date, warehouse: Path
 ) -> list[FailedTest]:
@@ -413,6 +452,7 @@ def build(paths: Settings, run_date: dt.date, publish: bool = True) -> BuildResu
     if published.exists():
         shutil.copyfile(published, working)
     try:
+        stale = check_freshness(paths, run_date, working)
         batches = catch_up_history(paths, run_date, working)
         # unit tests check the SQL logic on fixtures: the test suite runs them, a nightly
         # build (which may start from an empty warehouse) does not need them
@@ -427,7 +467,9 @@ def build(paths: Settings, run_date: dt.date, publish: bool = True) -> BuildResu
             leftover.unlink(missing_ok=True)
     if publish:
         publish_candidate(paths)
-    result = BuildResult(run_date, published, time.monotonic() - started, counts, batches)
+    result = BuildResult(
+        run_date, published, time.monotonic() - started, counts, batches, stale_sources=stale
+    )
     log.info("built %s in %.1fs: %s", candidate_path(paths), result.seconds, counts)
     return result
 

@@ -6,7 +6,8 @@
 - every model has a primary-key test (``unique`` on a column, or ``unique_combination``);
 - a model that reads its own table (``{{ this }}``) to carry state is incremental;
 - a per-day model (a ``history_date`` or ``change_date`` per row) carries ``_daily`` in its
-  name.
+  name;
+- every source declares its freshness, with warn and error thresholds.
 """
 
 from __future__ import annotations
@@ -133,3 +134,14 @@ def test_per_day_models_say_daily(manifest, tmp_path_factory):
         )
         if {"history_date", "change_date"} & columns and node["name"] != "int_history_days":
             assert node["name"].endswith("_daily"), f"{node['name']} is per day: name it _daily"
+
+
+def test_every_source_declares_its_freshness(manifest):
+    for source in manifest["sources"].values():
+        freshness = source.get("freshness") or {}
+        assert (freshness.get("warn_after") or {}).get("count") and (
+            freshness.get("error_after") or {}
+        ).get("count"), f"source {source['source_name']}.{source['name']} declares no freshness"
+        assert source.get("loaded_at_field") or source.get("loaded_at_query"), (
+            f"source {source['source_name']}.{source['name']} has no loaded_at_field"
+        )
