@@ -56,11 +56,16 @@
     {%- set run_day = modules.datetime.date.fromisoformat(run_date_value()) -%}
     {#- through the graph, not ref(): every daily model asks, only int_history_days depends -#}
     {%- set snapshots = graph.nodes['model.' ~ project_name ~ '.stg_crm__account_snapshots'] -%}
-    {%- set first_landed = run_query(
-        "select min(snapshot_date) from " ~ api.Relation.create(
-            database=snapshots.database, schema=snapshots.schema, identifier=snapshots.alias
-        )
-    ).columns[0].values()[0] -%}
+    {%- set snapshots_relation = api.Relation.create(
+        database=snapshots.database, schema=snapshots.schema, identifier=snapshots.alias
+    ) -%}
+    {#- not built yet (a compile or lint of an empty warehouse): nothing has landed -#}
+    {%- set first_landed = none -%}
+    {%- if load_relation(snapshots_relation) is not none -%}
+        {%- set first_landed = run_query(
+            "select min(snapshot_date) from " ~ snapshots_relation
+        ).columns[0].values()[0] -%}
+    {%- endif -%}
     {%- set earliest = run_day - modules.datetime.timedelta(days=var('history_days') - 1) -%}
     {%- if first_landed is none or first_landed < earliest -%}
         {{ return(earliest.isoformat()) }}
