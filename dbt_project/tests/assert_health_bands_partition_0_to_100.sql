@@ -12,15 +12,21 @@ bands as (
 ),
 
 problems as (
-    select band, 'starts after a gap or overlaps the band before it' as problem
+    select
+        band,
+        'starts after a gap or overlaps the band before it' as problem
     from bands
     where previous_max is not null and min_score <> previous_max + 1
     union all
-    select band, 'min_score above max_score' as problem
+    select
+        band,
+        'min_score above max_score' as problem
     from bands
     where min_score > max_score
     union all
-    select 'all' as band, 'the bands do not start at 0 and end at 100' as problem
+    select
+        'all' as band,
+        'the bands do not start at 0 and end at 100' as problem
     from bands
     having min(min_score) <> 0 or max(max_score) <> 100
 )

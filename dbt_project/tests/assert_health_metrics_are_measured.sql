@@ -3,7 +3,7 @@
 {%- set measures = ref('int_account_health_measures_daily') %}
 {%- set measured = [] %}
 {%- if execute %}
-    {%- for column in adapter.get_columns_in_relation(measures) %}
+{%- for column in adapter.get_columns_in_relation(measures) %}
         {%- do measured.append(column.name) %}
     {%- endfor %}
 {%- endif %}

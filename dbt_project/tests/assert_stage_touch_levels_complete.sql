@@ -2,14 +2,16 @@
 -- Every tier has an effective touch level in every lifecycle stage, exactly once.
 with
 
+stages as (
+    select unnest(['onboarding', 'adoption', 'renewal', 'at_risk']) as lifecycle_stage
+),
+
 expected as (
     select
         tiers.tier,
         stages.lifecycle_stage
     from {{ ref('touch_tiers') }} as tiers
-    cross join (
-        select unnest(['onboarding', 'adoption', 'renewal', 'at_risk']) as lifecycle_stage
-    ) as stages
+    cross join stages
 ),
 
 given as (

@@ -13,11 +13,15 @@ tiers as (
 ),
 
 problems as (
-    select tier, 'threshold not above the next tier''s' as problem
+    select
+        tier,
+        'threshold not above the next tier''s' as problem
     from tiers
     where next_min_arr_usd is not null and min_arr_usd <= next_min_arr_usd
     union all
-    select 'all' as tier, 'no tier starts at 0 ARR' as problem
+    select
+        'all' as tier,
+        'no tier starts at 0 ARR' as problem
     from tiers
     having min(min_arr_usd) <> 0
 )

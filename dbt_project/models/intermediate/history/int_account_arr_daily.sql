@@ -20,8 +20,8 @@ latest_rates as (
     from fx_rates
     where as_of_date <= history_date
     qualify row_number() over (
-        partition by history_date, currency_code order by as_of_date desc
-    ) = 1
+            partition by history_date, currency_code order by as_of_date desc
+        ) = 1
 ),
 
 converted as (

@@ -67,7 +67,8 @@ measure_scores as (
         measure_values.metric,
         measure_values.metric_value,
         health_metrics.weight,
-        100.0 * greatest(0.0, least(1.0,
+        100.0 * greatest(0.0, least(
+            1.0,
             (measure_values.metric_value - health_metrics.bad_value)
             / (health_metrics.good_value - health_metrics.bad_value)
         )) as measure_score
@@ -87,7 +88,7 @@ component_scores as (
         health_components.weight as component_weight,
         -- the measure that costs the component the most points (ties: the first by name)
         arg_min(
-            {'metric': measure_scores.metric, 'value': measure_scores.metric_value},
+            { 'metric': measure_scores.metric, 'value': measure_scores.metric_value },
             (-(100 - measure_scores.measure_score) * measure_scores.weight, measure_scores.metric)
         ) as weakest
     from measure_scores
@@ -106,7 +107,8 @@ scores as (
         account_id,
         sum({{ exact('component_score * component_weight') }}) / sum(component_weight)
             as computed_score,
-        sum(component_weight) / (select sum(weight) from health_components) as confidence,
+        sum(component_weight) / (select sum(health_components.weight) from health_components)
+            as confidence,
         {%- for component in components %}
         max(case when component = '{{ component }}' then round(component_score, 1) end)
             as {{ component }}_score,
@@ -157,9 +159,9 @@ fired_overrides as (
                 and measures.days_since_detractor_answer <= health_overrides.parameter
             )
     qualify row_number() over (
-        partition by measures.history_date, measures.account_id
-        order by health_overrides.override_order
-    ) = 1
+            partition by measures.history_date, measures.account_id
+            order by health_overrides.override_order
+        ) = 1
 ),
 
 new_days as (
@@ -184,11 +186,13 @@ new_days as (
                 then fired_overrides.description
             when scores.top_driver is not null
                 then scores.top_driver.component || ' costs the most points ('
-                || cast(round(scores.top_driver.score) as integer) || '/100 with '
-                || cast(round(scores.top_driver.weight_used / scores.weight_with_data) as integer)
-                || '% of the weight); weakest: '
-                || scores.top_driver.weakest.metric || ' = '
-                || cast(round(scores.top_driver.weakest.value, 2) as varchar)
+                    || cast(round(scores.top_driver.score) as integer) || '/100 with '
+                    || cast(
+                        round(scores.top_driver.weight_used / scores.weight_with_data) as integer
+                    )
+                    || '% of the weight); weakest: '
+                    || scores.top_driver.weakest.metric || ' = '
+                    || cast(round(scores.top_driver.weakest.value, 2) as varchar)
         end as top_driver,
         round(measures.seat_utilization, 3) as seat_utilization,
         cast(measures.active_users_30d as integer) as active_users_30d

@@ -33,7 +33,8 @@ all_account_days as (
         arr_usd
     from {{ ref('int_account_tiers_daily') }}
     where
-        history_date between {{ add_days(-90, first_day_sql) }} and {{ add_days(-90, last_day_sql) }}
+        history_date
+        between {{ add_days(-90, first_day_sql) }} and {{ add_days(-90, last_day_sql) }}
 ),
 
 core_features as (
@@ -152,7 +153,9 @@ final as (
         end as tickets_per_10_seats_90d,
         windows.open_urgent_high_tickets,
         coalesce(
-            {{ dbt.datediff('open_tickets.oldest_open_created_date', 'windows.history_date', 'day') }},
+            {{ dbt.datediff(
+                'open_tickets.oldest_open_created_date', 'windows.history_date', 'day'
+            ) }},
             0
         ) as oldest_open_ticket_days,
         windows.bug_tickets_90d,
@@ -186,9 +189,11 @@ final as (
         case
             when windows.licensed_seats > 0
                 then coalesce(
-                    {{ dbt.datediff('windows.last_usage_date', 'windows.history_date', 'day') }},
-                    60
-                )
+                        {{ dbt.datediff(
+                            'windows.last_usage_date', 'windows.history_date', 'day'
+                        ) }},
+                        60
+                    )
         end as days_without_usage,
         windows.active_users_30d,
         {{ dbt.datediff('windows.customer_since_date', 'windows.history_date', 'day') }}
@@ -216,5 +221,5 @@ final as (
 select
     history_date,
     account_id,
-    columns(* exclude (history_date, account_id))::double
+    cast(columns(* exclude (history_date, account_id)) as double)
 from final

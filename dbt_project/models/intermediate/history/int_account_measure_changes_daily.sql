@@ -186,25 +186,26 @@ latest_facts as (
         account_id,
         known_date as change_date,
         occurred_date as last_usage_date,
-        null::date as last_touch_date,
+        cast(null as date) as last_touch_date,
         null as latest_nps
     from user_days
     union all
     select
         account_id,
-        known_date,
-        null,
-        occurred_date,
-        null
+        known_date as change_date,
+        null as last_usage_date,
+        occurred_date as last_touch_date,
+        null as latest_nps
     from activities
     where is_touch
     union all
     select
         account_id,
-        known_date,
-        null,
-        null,
-        {'responded_at': responded_at, 'response_id': response_id, 'nps_score': nps_score}
+        known_date as change_date,
+        null as last_usage_date,
+        null as last_touch_date,
+        { 'responded_at': responded_at, 'response_id': response_id, 'nps_score': nps_score }
+            as latest_nps
     from nps_responses
 ),
 
@@ -224,10 +225,12 @@ daily_amounts as (
     select
         account_id,
         change_date,
+        -- noqa: disable=LT02
         {%- for measure in measure_names %}
         coalesce(sum(amount) filter (where measure = '{{ measure }}'), 0)
             as {{ measure }}{{ ',' if not loop.last }}
         {%- endfor %}
+    -- noqa: enable=LT02
     from amounts
     group by account_id, change_date
 ),

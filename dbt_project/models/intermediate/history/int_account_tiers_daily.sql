@@ -132,7 +132,8 @@ damped as (
         min(tiers.touch_rank) over (
             partition by raw_history.account_id
             order by raw_history.history_date
-            range between interval {{ var('tier_downgrade_days') - 1 }} days preceding and current row
+            range between interval {{ var('tier_downgrade_days') - 1 }} days preceding
+            and current row
         ) as served_rank
     from raw_history
     inner join tiers

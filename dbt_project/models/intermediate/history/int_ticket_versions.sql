@@ -40,7 +40,7 @@ new_versions as (
     from {{ ref('stg_support__ticket_versions') }}
     where
         landed_date <= {{ run_date() }}
-        {%- if first_partition is not none %}
+    {%- if first_partition is not none %}
             and landed_date >= {{ first_partition_sql }}
         {%- endif %}
 ),
@@ -86,7 +86,8 @@ final as (
         cast(solved_at as date) as solved_date,
         is_bug,
         is_open,
-        {{ dbt.datediff('created_at', 'first_reply_at', 'minute') }} / 60.0 as first_reply_hours,
+        {{ dbt.datediff('created_at', 'first_reply_at', 'minute') }} / 60.0  -- noqa: LT05
+            as first_reply_hours,
         greatest(landed_date, cast(created_at as date)) as valid_from,
         lead(landed_date) over (partition by ticket_id order by landed_date) as valid_to
     from versions

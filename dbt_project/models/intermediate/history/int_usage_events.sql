@@ -52,7 +52,7 @@ first_deliveries as (
         from new_partitions
         semi join repeated_ids
             on new_partitions.event_id = repeated_ids.event_id
-    )
+    ) as repeated_deliveries
     qualify row_number() over (partition by event_id order by landed_date) = 1
 ),
 

@@ -73,15 +73,15 @@ evaluated as (
         case triggers.trigger_code
             when 'health_drop'
                 then 'health ' || cast(health_history.health_score as integer)
-                || ', ' || cast(health_history.health_change_7d as integer) || ' in 7 days'
+                    || ', ' || cast(health_history.health_change_7d as integer) || ' in 7 days'
             when 'red_crossing'
                 then 'health ' || cast(health_history.health_score as integer)
             when 'expansion_seats'
                 then cast(round(100 * health_history.seat_utilization) as integer)
-                || '% of seats active'
+                    || '% of seats active'
             when 'plan_limit'
                 then health_history.active_users_30d || ' active users on the '
-                || health_history.plan || ' plan'
+                    || health_history.plan || ' plan'
         end as detail
     from health_history
     cross join triggers
@@ -178,14 +178,21 @@ urgent_pileups as (
     select
         open_tickets.account_id,
         'urgent_ticket_pileup' as trigger_code,
-        -- the day the pile reached the threshold: the creation of the n-th oldest open urgent ticket
-        max(case when open_tickets.urgent_rank = triggers.parameter then open_tickets.created_date end)
+        -- the day the pile reached the threshold: the creation of the n-th oldest open urgent
+        -- ticket
+        max(
+            case
+                when open_tickets.urgent_rank = triggers.parameter then open_tickets.created_date
+            end
+        )
             as fired_on,
         count(*) || ' urgent tickets open' as detail
     from (
         select
             *,
-            row_number() over (partition by account_id order by created_date, ticket_id) as urgent_rank
+            row_number()
+                over (partition by account_id order by created_date, ticket_id)
+                as urgent_rank
         from open_tickets
         where ticket_priority = 'urgent'
     ) as open_tickets
@@ -206,7 +213,9 @@ sla_breaches as (
     from open_tickets
     inner join triggers
         on triggers.trigger_code = 'sla_breach'
-    where {{ dbt.datediff('open_tickets.created_date', run_date(), 'day') }} > triggers.parameter
+    where
+        {{ dbt.datediff('open_tickets.created_date', run_date(), 'day') }}  -- noqa: LT05
+        > triggers.parameter
 ),
 
 firings as (

@@ -39,7 +39,9 @@ applicable as (
     inner join playbook
         on
             accounts.tier = playbook.tier
-            and list_contains(string_split(playbook.lifecycle_stages, ';'), accounts.lifecycle_stage)
+            and list_contains(
+                string_split(playbook.lifecycle_stages, ';'), accounts.lifecycle_stage
+            )
             and (
                 playbook.applies_to = 'all'
                 or (playbook.applies_to = 'strategic' and accounts.is_strategic)
@@ -58,7 +60,9 @@ scheduled as (
                 'first_scheduled_date'
             ) }}
         end as scheduled_date,
-        least(coalesce(every_days, {{ var('listing_window_days') }}), {{ var('listing_window_days') }})
+        least(
+            coalesce(every_days, {{ var('listing_window_days') }}), {{ var('listing_window_days') }}
+        )
             as window_days
     from applicable
     where first_scheduled_date is not null

@@ -37,7 +37,8 @@ tasks as (
             when touchpoints_due.owner_role = 'automation' then 'automation'
             when touchpoints_due.owner_role = 'support' then 'support'
             when accounts.tier = 'medium' then 'pool'
-            when accounts.tier in ('high', 'low') and accounts.csm_email in (select csm_email from csms)
+            when accounts.tier in ('high', 'low')
+                and accounts.csm_email in (select csms.csm_email from csms)
                 then 'direct'
             else 'pool'
         end as assignment,
@@ -129,7 +130,7 @@ final as (
         tasks.touch_type,
         tasks.estimated_minutes,
         case tasks.assignment
-            when 'support' then nullif('{{ var("support_queue_email") }}', '')
+            when 'support' then nullif('{{ var("support_queue_email") }}', '')  -- noqa: LT05
             when 'direct' then tasks.account_csm_email
             when 'pool' then pooled_assignees.csm_email
         end as assignee_email,

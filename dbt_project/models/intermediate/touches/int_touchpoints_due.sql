@@ -114,10 +114,12 @@ earliest as (
     -- the occurrence that stands for the task: the earliest, an event before a cadence
     select *
     from open_occurrences
-    qualify row_number() over (
-        partition by account_id, touchpoint
-        order by due_date, case trigger when 'event' then 0 else 1 end, priority, cause, occasion
-    ) = 1
+    qualify
+        row_number() over (
+            partition by account_id, touchpoint
+            order by
+                due_date, case trigger when 'event' then 0 else 1 end, priority, cause, occasion
+        ) = 1
 ),
 
 occasions as (
@@ -171,7 +173,9 @@ final as (
         earliest.trigger,
         earliest.due_date,
         case
-            when {{ dbt.datediff('earliest.due_date', run_date(), 'day') }} > earliest.overdue_after_days
+            when
+                {{ dbt.datediff('earliest.due_date', run_date(), 'day') }}
+                > earliest.overdue_after_days
                 then 'overdue'
             else 'due'
         end as status,

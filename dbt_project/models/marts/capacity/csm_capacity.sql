@@ -102,7 +102,9 @@ books as (
             "case when served.tier = 'medium' then served.share else 0 end"
         ) }}), 12) as double) as medium_touch_account_share,
         count(case when served.tier = 'low' then 1 end) as low_touch_accounts,
-        cast(round(sum({{ fine_exact('served.share / tiers.accounts_per_csm_max') }}), 12) as double)
+        cast(
+            round(sum({{ fine_exact('served.share / tiers.accounts_per_csm_max') }}), 12) as double
+        )
             as book_load
     from served
     inner join tiers

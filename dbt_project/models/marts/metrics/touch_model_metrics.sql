@@ -38,9 +38,15 @@ targets as (
 
 tier_rows as (
     -- every account once under its tier and once under 'all'
-    select account_id, tier from accounts
+    select
+        account_id,
+        tier
+    from accounts
     union all
-    select account_id, 'all' as tier from accounts
+    select
+        account_id,
+        'all' as tier
+    from accounts
 ),
 
 nps as (

@@ -19,7 +19,7 @@ primary_contacts as (
         account_id,
         email as contact_email
     from contacts
-    qualify row_number() over (partition by account_id order by is_primary desc, contact_id) = 1
+    qualify row_number() over (partition by account_id order by is_primary desc, contact_id asc) = 1
 ),
 
 automated_tasks as (

@@ -1,3 +1,3 @@
-{#- The published touchpoints due: int_touchpoints_assigned, as BI tools and the exports read it. -#}
+{#- The published touchpoints due: int_touchpoints_assigned, as BI tools and exports read it. -#}
 
 select * from {{ ref('int_touchpoints_assigned') }}

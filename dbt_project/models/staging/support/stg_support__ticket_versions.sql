@@ -33,8 +33,8 @@ final as (
     select *
     from renamed
     qualify row_number() over (
-        partition by ticket_id, landed_date order by updated_at desc
-    ) = 1
+            partition by ticket_id, landed_date order by updated_at desc
+        ) = 1
 )
 
 select * from final
