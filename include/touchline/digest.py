@@ -6,6 +6,11 @@ order-free hash of its rows, so a table whose physical order changed still compa
 an output file's digest is the SHA-256 of its bytes, since the files' order is part of the
 contract. Run ``python -m touchline.digest WAREHOUSE [OUTPUT_DAY_DIR] > digest.json`` and
 compare two files with ``python -m touchline.digest --compare A.json B.json``.
+
+Two warehouses whose models were renamed or gained columns compare row by row instead:
+``python -m touchline.digest --rows OLD.duckdb NEW.duckdb [--renamed old=new ...]`` compares
+every table of OLD with its namesake in NEW on the columns both have (EXCEPT ALL both ways)
+and names the tables that differ, the columns each side lacks and the tables only one has.
 """
 
 from __future__ import annotations
@@ -83,12 +88,84 @@ def compare(first: dict, second: dict) -> list[str]:
     return differences
 
 
+def row_differences(old: Path, new: Path, renamed: dict[str, str] | None = None) -> list[dict]:
+    """Each table of ``old`` against its namesake in ``new``, row by row on shared columns.
+
+    Each database is read through its own connection (a view names its own catalog) and
+    copied to Parquet, so the comparison sees what each file's tables and views return.
+    """
+    import tempfile
+
+    import duckdb
+
+    renamed = renamed or {}
+    with tempfile.TemporaryDirectory() as scratch:
+
+        def dump(database: Path, tag: str) -> dict[str, str]:
+            files = {}
+            with duckdb.connect(str(database), read_only=True) as con:
+                for (name,) in con.execute(
+                    "select table_name from information_schema.tables where table_schema = 'main'"
+                ).fetchall():
+                    files[name] = f"{scratch}/{tag}-{name}.parquet"
+                    con.execute(f"copy (select * from main.\"{name}\") to '{files[name]}'")
+            return files
+
+        before, after = dump(old, "old"), dump(new, "new")
+        con = duckdb.connect()
+        found = []
+        for name in sorted(before):
+            target = renamed.get(name, name)
+            if target not in after:
+                found.append({"table": name, "status": "only in the old"})
+                continue
+            columns = [
+                [row[0] for row in con.execute(f"describe select * from '{path}'").fetchall()]
+                for path in (before[name], after[target])
+            ]
+            shared = ", ".join(f'"{c}"' for c in columns[0] if c in columns[1])
+            lost, gained = (
+                con.execute(
+                    f"select count(*) from (select {shared} from '{a}'"
+                    f" except all select {shared} from '{b}')"
+                ).fetchone()[0]
+                for a, b in ((before[name], after[target]), (after[target], before[name]))
+            )
+            found.append(
+                {
+                    "table": name if target == name else f"{name} -> {target}",
+                    "status": "same" if lost == gained == 0 else "differs",
+                    "rows_only_in_old": lost,
+                    "rows_only_in_new": gained,
+                    "columns_added": [c for c in columns[1] if c not in columns[0]],
+                    "columns_dropped": [c for c in columns[0] if c not in columns[1]],
+                }
+            )
+        mapped = {renamed.get(name, name) for name in before}
+        found += [
+            {"table": name, "status": "only in the new"}
+            for name in sorted(after)
+            if name not in mapped
+        ]
+        con.close()
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m touchline.digest", description=__doc__)
     parser.add_argument("warehouse", type=Path, nargs="?")
     parser.add_argument("output_day", type=Path, nargs="?", help="an output/<D>/ folder")
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"))
+    parser.add_argument("--rows", nargs=2, type=Path, metavar=("OLD", "NEW"))
+    parser.add_argument("--renamed", nargs="*", default=[], metavar="OLD=NEW")
     args = parser.parse_args(argv)
+    if args.rows:
+        renamed = dict(pair.split("=", 1) for pair in args.renamed)
+        found = row_differences(*args.rows, renamed=renamed)
+        for table in found:
+            extra = {k: v for k, v in table.items() if k not in ("table", "status") and v}
+            print(f"{table['table']}: {table['status']}" + (f" {extra}" if extra else ""))
+        return 1 if any(table["status"] == "differs" for table in found) else 0
     if args.compare:
         first, second = (json.loads(path.read_text()) for path in args.compare)
         differences = compare(first, second)
