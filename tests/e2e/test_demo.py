@@ -1,4 +1,4 @@
-"""`touchline demo` end to end: the default demo book reads as DOMAIN.md says it should."""
+"""`touchline demo` end to end: the default demo book reads as docs/touch-model.md says."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_tier_shares_match_the_touch_model(demo):
         tier: sum(a["tier"] == tier for a in accounts) / len(accounts)
         for tier in ("high", "medium", "low", "tech")
     }
-    # DOMAIN.md: high touch the top 15-20%, medium 30-40%, the rest low and tech
+    # docs/touch-model.md: high touch the top 15-20%, medium 30-40%, the rest low and tech
     assert 0.13 <= shares["high"] <= 0.22, shares
     assert 0.28 <= shares["medium"] <= 0.42, shares
     assert 0.15 <= shares["low"] <= 0.35, shares

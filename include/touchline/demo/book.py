@@ -62,8 +62,9 @@ ONBOARDING_DAYS = 90
 CHURN_SHARE_PER_120_DAYS = 0.02  # share of the book that churns inside a 120-day window
 CHURN_SHARE_MAX = 0.03
 
-# Pod sizing (DOMAIN.md): dedicated CSMs with 15-30 high-touch accounts, growth pods of 3-4
-# CSMs sharing 200-300 medium-touch accounts, scaled CSMs with 200-500 low-touch accounts.
+# Pod sizing (docs/touch-model.md, "Assignment"): dedicated CSMs with 15-30 high-touch
+# accounts, growth pods of 3-4 CSMs sharing 200-300 medium-touch accounts, scaled CSMs with
+# 200-500 low-touch accounts.
 ACCOUNTS_PER_STRATEGIC_CSM = 22
 ACCOUNTS_PER_GROWTH_POD = 250
 ACCOUNTS_PER_SCALE_CSM = 350

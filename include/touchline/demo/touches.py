@@ -1,6 +1,6 @@
 """The touch activity log: what CSMs and the automation actually did, day by day.
 
-It follows the touch model of DOMAIN.md (cadences per tier, the onboarding programme,
+It follows the touch model of docs/touch-model.md (cadences per tier, the onboarding programme,
 renewal outreach, event triggers) with realistic gaps: a share of touches is skipped, some
 accounts are neglected for weeks, meetings have no-shows. Those gaps are what the pipeline
 later turns into due and overdue touchpoints.
@@ -72,7 +72,7 @@ class Touch:
 VIDEO = (("video", 1.0),)
 EMAIL = (("email", 1.0),)
 
-# Recurring cadences after onboarding (DOMAIN.md "Cadence playbook").
+# Recurring cadences after onboarding (docs/touch-model.md, "Cadences").
 CADENCES = (
     Touch("check_in_call", (HIGH,), 0.85, (("video", 0.7), ("phone", 0.3)), meeting=True,
           period=10),
@@ -121,7 +121,7 @@ COMMUNITY_INVITE = Touch("community_invite", (TECH,), 0.98, EMAIL, human=False)
 UPGRADE_PROMPT = Touch("upgrade_prompt", (TECH,), 1.0, (("in_app", 1.0),), human=False)
 UPGRADE_PROMPT_SHARE = 0.01  # free and trial accounts shown an in-app prompt, per day
 
-# Event triggers (DOMAIN.md "Event triggers").
+# Event triggers (docs/touch-model.md, "Event triggers").
 SUPPORT_CALL = Touch("support_call", (), 1.0, (("phone", 1.0),), human=False)  # support, no CSM
 TICKET_ESCALATION = Touch("ticket_escalation", HUMAN_TIERS, 1.0, (("phone", 1.0),))
 DETRACTOR_FOLLOW_UP = Touch(

@@ -1,7 +1,7 @@
 {#-
     Every touchpoint occurrence due or overdue on the run date (int_touchpoints_due: cadence
     and event occurrences, less the satisfied and the snoozed), with its assignee
-    (DOMAIN.md, assignment):
+    (docs/touch-model.md, "Assignment"):
     - automated touches go to the automation tool (no person);
     - support-owned items go to the support queue;
     - high touch: the account's dedicated CSM;

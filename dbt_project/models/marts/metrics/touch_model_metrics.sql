@@ -1,5 +1,6 @@
 {#-
-    How the touch model is doing, per tier and overall, on the run date (DOMAIN.md, metrics):
+    How the touch model is doing, per tier and overall, on the run date
+    (docs/touch-model.md, "Metrics"):
     NPS (365 days), CSAT (90 days), touch completion (30 days), business-review attendance
     (365 days), email open and click rates and webinar attendance (90 days), retention over
     30 and 90 days, and customer lifetime value. One row per metric and tier ('all' for the
