@@ -125,8 +125,8 @@ def test_a_first_build_in_batches_of_days_equals_a_full_refresh(two_paths, table
 
 
 def test_the_sql_floor_in_batches_computes_the_rows_of_the_build(two_paths, tmp_path):
-    """The benchmark's SQL floor runs the compiled models itself, batch by batch: it must
-    compute what the build does, or it is not the floor of that build."""
+    """The benchmark's SQL floor times the models' statements of a build in the same
+    batches: that build must compute what the pipeline's does, or it is not its floor."""
     _, full, last, batched = two_paths
     floor = tmp_path / "floor.duckdb"
     with pytest.MonkeyPatch.context() as patch:
