@@ -146,12 +146,21 @@
 {%- endmacro %}
 
 {#-
-    activity_spans(key_column, core_features_only): the merged 30-day activity spans of each
-    key (a user, or a core feature) of an account that reach the run's first day or later and
-    begin by its last day; a span that began before the run begins the day before it. The
-    body of the incremental (replace_all) span models: carried forward, the previous run's
-    spans that reach the first day are merged with the events that became known on the run's
-    days, and nothing older is read (see int_account_user_spans).
+    activity_spans(key_column, core_features_only): the body of the incremental (replace_all)
+    span models. The 30-day activity spans of each key (a user, or a core feature) of an
+    account, merged where they overlap or touch: a key counts as active on a day when an event
+    of it that happened in the 30 days up to that day had become known by then. Kept: the
+    spans that reach the run's first day or later and begin by its last day, a span that
+    began before the run shown as beginning the day before it (what happened earlier is
+    carried by int_account_measure_changes_daily).
+
+    Carried forward: when the previous run ended the day before this one begins, its spans
+    that reach this run's first day are merged with the spans of the events that became
+    known on the run's days, and nothing older is read. A merged span is the union of the
+    days its events cover, and every day from the one before the run on is covered by a span
+    known before the run (which reaches the first day) or by a new one: the same spans as
+    when they are merged from the 30 days of events before the run, as a first build, a
+    --full-refresh or a backfill does.
 -#}
 {% macro activity_spans(key_column, core_features_only=false) -%}
     {%- set first_day, last_day = history_days_range() %}
