@@ -21,6 +21,6 @@ WORKDIR /opt/touchline/src
 COPY --chown=airflow:0 pyproject.toml constraints.txt ./
 COPY --chown=airflow:0 include/ include/
 # The constraints pin apache-airflow to the image's own version, so this cannot move Airflow.
-RUN pip install --no-cache-dir -c constraints.txt .
+RUN pip install --no-cache-dir -c constraints.txt ".[postgres,celery]"
 
 WORKDIR /opt/airflow
