@@ -21,6 +21,11 @@ variable applies to the next run and importing touchline reads nothing.
 | TOUCHLINE_DBT_THREADS     | 2                            | dbt threads                       |
 | TOUCHLINE_DUCKDB_MEMORY_LIMIT | 6 GB, or 60% of a smaller machine | DuckDB's limit for the build |
 | TOUCHLINE_HISTORY_BATCH_ACCOUNT_DAYS | 4000000           | account-days of one history run   |
+| TOUCHLINE_DROP_WAIT_MINUTES | 240                        | how long a run waits for its drop |
+| TOUCHLINE_DROP_POLL_SECONDS | 60                         | how often the wait looks again    |
+| TOUCHLINE_DROP_MARKER     | unset                        | a file the drop writes last       |
+| TOUCHLINE_LISTS_DEADLINE_MINUTES | 300                   | lists due this long after queueing|
+| TOUCHLINE_ALERT_CHANNEL   | #touchline-alerts            | Slack channel of failure notices  |
 
 The other destinations' URLs and secrets are theirs: ``touchline.exports.destinations``.
 """
@@ -214,3 +219,45 @@ def history_batch_account_days() -> int:
     200,000 accounts in 20-day batches.
     """
     return _integer(HISTORY_BATCH, HISTORY_BATCH_ACCOUNT_DAYS)
+
+
+# -- waiting for the drop, deadlines and alerts -----------------------------------------------
+
+DROP_WAIT = "TOUCHLINE_DROP_WAIT_MINUTES"
+DROP_WAIT_MINUTES = 240  # a scheduled run waits this long after its logical date for the drop
+DROP_POLL = "TOUCHLINE_DROP_POLL_SECONDS"
+DROP_POLL_SECONDS = 60
+DROP_MARKER = "TOUCHLINE_DROP_MARKER"
+LISTS_DEADLINE = "TOUCHLINE_LISTS_DEADLINE_MINUTES"
+LISTS_DEADLINE_MINUTES = 300  # queued at 02:00, the morning lists are due by 07:00
+ALERT_CHANNEL = "TOUCHLINE_ALERT_CHANNEL"
+DEFAULT_ALERT_CHANNEL = "#touchline-alerts"
+ALERTS_CONN_ID = "touchline_alerts"  # a Slack Connection (the Slack provider's type)
+
+
+def drop_wait_minutes() -> int:
+    """Minutes after its logical date a run waits for its drop (``TOUCHLINE_DROP_WAIT_MINUTES``)."""
+    return _integer(DROP_WAIT, DROP_WAIT_MINUTES)
+
+
+def drop_poll_seconds() -> int:
+    """Seconds between looks at the day's folder (``TOUCHLINE_DROP_POLL_SECONDS``)."""
+    return max(1, _integer(DROP_POLL, DROP_POLL_SECONDS))
+
+
+def drop_marker() -> str | None:
+    """A file the drop's writer puts in the day's folder last (``TOUCHLINE_DROP_MARKER``).
+
+    None (unset): a day's drop has arrived once every required file is there.
+    """
+    return os.environ.get(DROP_MARKER, "").strip() or None
+
+
+def lists_deadline_minutes() -> int:
+    """Minutes after a run is queued its lists are due (``TOUCHLINE_LISTS_DEADLINE_MINUTES``)."""
+    return _integer(LISTS_DEADLINE, LISTS_DEADLINE_MINUTES)
+
+
+def alert_channel() -> str:
+    """The Slack channel failure notices and deadline alerts go to (``TOUCHLINE_ALERT_CHANNEL``)."""
+    return os.environ.get(ALERT_CHANNEL, "").strip() or DEFAULT_ALERT_CHANNEL
