@@ -1,29 +1,42 @@
 """
 ### touchline nightly
 
-Parses the day's file drop against the contract (one extract task per source family, in
-parallel) and reads back the tasks CSMs completed in the CRM (`read_crm_completions`);
-validates the staged batches with Great Expectations and publishes them into the landing
-(`gate_before_load`); builds the warehouse with one `dbt build` on a copy (the only writer
-of the DuckDB file, in the one-slot `warehouse_writer` pool); validates the built marts and
-publishes the warehouse (`gate_before_export`); writes the work lists; and sends them to
-each destination this deployment configures (`send_*`: files, CRM tasks, Slack, email
-automation, webhook; one skips when its settings are absent), through the export ledger,
-so each item arrives once.
+Waits for the day's drop (`wait_for_drop`, deferred to the triggerer until every required
+file is there, at most `TOUCHLINE_DROP_WAIT_MINUTES` after the logical date); parses the
+drop against the contract (one extract task per source family, in parallel) and reads back
+the tasks CSMs completed in the CRM (`read_crm_completions`); validates the staged batches
+with Great Expectations and publishes them into the landing (`gate_before_load`); builds
+the warehouse with one `dbt build` on a copy (the only writer of the DuckDB file, in the
+one-slot `warehouse_writer` pool); validates the built marts and publishes the warehouse
+(`gate_before_export`); writes the work lists; and sends them to each destination this
+deployment configures (`send_*`: files, CRM tasks, Slack, email automation, webhook; one
+skips when its settings are absent), through the export ledger, so each item arrives once.
 
 Paths come from the run's params (defaults: `TOUCHLINE_*` environment variables); the run
 date is the logical date. Bad input fails its task at once with a message naming the file,
 line, column and value, or the dataset, expectation, observed value and offending ids; the
 published warehouse and work lists stay as they were. Every run writes a validation report
 under `<output_dir>/quality/<date>/`.
+
+A task that fails for good posts a notice to Slack, and a run not finished
+`TOUCHLINE_LISTS_DEADLINE_MINUTES` after it was queued raises a deadline alert, both on the
+Connection `touchline_alerts` when it exists.
 """
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference, Param, dag, task
 
 from touchline import pipeline
-from touchline.config import DAG_ID, SEND_PARAM, WAREHOUSE_POOL, settings
+from touchline.alerts import FailureNotice, lists_late
+from touchline.config import (
+    DAG_ID,
+    SEND_PARAM,
+    WAREHOUSE_POOL,
+    lists_deadline_minutes,
+    settings,
+)
+from touchline.drop_wait import WaitForDrop
 from touchline.exports.destinations import NAMES as DESTINATIONS
 from touchline.schema import FAMILIES
 
@@ -36,6 +49,16 @@ from touchline.schema import FAMILIES
     max_active_runs=1,
     tags=["touchline", "nightly"],
     doc_md=__doc__,
+    deadline=[
+        DeadlineAlert(
+            reference=DeadlineReference.DAGRUN_QUEUED_AT,
+            interval=timedelta(minutes=minutes),
+            callback=AsyncCallback(lists_late),
+            name="morning lists ready",
+        )
+        for minutes in [lists_deadline_minutes()]
+        if minutes
+    ],
     params={
         **{
             name: Param(value, type="string", description=f"{name.replace('_', ' ')} (path)")
@@ -53,12 +76,15 @@ from touchline.schema import FAMILIES
         "retry_delay": timedelta(minutes=1),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
+        "on_failure_callback": [FailureNotice()],
     },
 )
 def touchline_nightly():
+    arrived = WaitForDrop(task_id="wait_for_drop")
     landed = [
         task(pipeline.extract_family, task_id=f"extract_{family}")(family) for family in FAMILIES
     ]
+    arrived >> landed
     readback = task(pipeline.read_crm_completions, task_id="read_crm_completions")()
     checked = task(pipeline.gate_before_load, task_id="gate_before_load")()
     built = task(pipeline.build_warehouse, task_id="build_warehouse", pool=WAREHOUSE_POOL)()

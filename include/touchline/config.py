@@ -24,7 +24,7 @@ variable applies to the next run and importing touchline reads nothing.
 | TOUCHLINE_DROP_WAIT_MINUTES | 240                        | how long a run waits for its drop |
 | TOUCHLINE_DROP_POLL_SECONDS | 60                         | how often the wait looks again    |
 | TOUCHLINE_DROP_MARKER     | unset                        | a file the drop writes last       |
-| TOUCHLINE_LISTS_DEADLINE_MINUTES | 300                   | lists due this long after queueing|
+| TOUCHLINE_LISTS_DEADLINE_MINUTES | 300 (0: none)         | lists due this long after queueing|
 | TOUCHLINE_ALERT_CHANNEL   | #touchline-alerts            | Slack channel of failure notices  |
 
 The other destinations' URLs and secrets are theirs: ``touchline.exports.destinations``.
@@ -254,8 +254,11 @@ def drop_marker() -> str | None:
 
 
 def lists_deadline_minutes() -> int:
-    """Minutes after a run is queued its lists are due (``TOUCHLINE_LISTS_DEADLINE_MINUTES``)."""
-    return _integer(LISTS_DEADLINE, LISTS_DEADLINE_MINUTES)
+    """Minutes after a run is queued its lists are due (``TOUCHLINE_LISTS_DEADLINE_MINUTES``).
+
+    0 declares no deadline alert.
+    """
+    return max(0, _integer(LISTS_DEADLINE, LISTS_DEADLINE_MINUTES))
 
 
 def alert_channel() -> str:

@@ -34,12 +34,12 @@ def test_nightly_shape(dagbag):
     extracts = {f"extract_{family}" for family in FAMILIES}
     gates = {"gate_before_load", "gate_before_export"}
     sends = {f"send_{name}" for name in ("files", "crm", "slack", "email", "webhook")}
-    others = {"read_crm_completions", "build_warehouse", "export_worklists"}
+    others = {"wait_for_drop", "read_crm_completions", "build_warehouse", "export_worklists"}
     assert set(dag.task_ids) == extracts | gates | sends | others
     build = dag.get_task("build_warehouse")
-    # the extracts run in parallel: none depends on another
+    # the extracts run in parallel once the drop is there: none depends on another
     for task_id in extracts:
-        assert not (dag.get_task(task_id).upstream_task_ids & extracts)
+        assert dag.get_task(task_id).upstream_task_ids == {"wait_for_drop"}
     # extract -> gate before load -> build -> gate before export -> export
     assert dag.get_task("gate_before_load").upstream_task_ids == extracts | {
         "read_crm_completions"  # tasks completed in the CRM are validated with the drop
@@ -67,3 +67,15 @@ def test_a_run_can_be_told_not_to_send(dagbag):
     params = dagbag.dags[DAG_ID].params
     assert params[SEND_PARAM] is True
     assert params.get_param(SEND_PARAM).schema["type"] == "boolean"
+
+
+def test_failures_and_late_lists_are_announced(dagbag):
+    from touchline.alerts import FailureNotice, lists_late
+
+    dag = dagbag.dags[DAG_ID]
+    for task in dag.tasks:
+        callbacks = task.on_failure_callback or []
+        assert any(isinstance(c, FailureNotice) for c in callbacks), task.task_id
+    (alert,) = dag.deadline
+    assert alert.callback.path == f"{lists_late.__module__}.{lists_late.__name__}"
+    assert alert.interval.total_seconds() > 0
