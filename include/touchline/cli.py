@@ -241,6 +241,12 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from touchline import doctor
+
+    return doctor.main(_paths(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="touchline",
@@ -360,6 +366,13 @@ def build_parser() -> argparse.ArgumentParser:
     servers.add_argument("--host", default="127.0.0.1")
     servers.add_argument("--port-base", type=int, default=8970)
     servers.set_defaults(handler=cmd_dev_servers)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the settings, folders, disk, warehouse, metadata DB, pool and Connections",
+    )
+    _add_path_options(doctor)
+    doctor.set_defaults(handler=cmd_doctor)
     demo.set_defaults(handler=cmd_demo)
     return parser
 
