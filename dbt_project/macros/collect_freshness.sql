@@ -20,3 +20,20 @@
     {%- endcall %}
     {{ return(load_result('collect_freshness')) }}
 {%- endmacro %}
+
+{#-
+    The same on PostgreSQL: touchline.warehouse_postgres lists every landed partition (rows
+    or not) in the landing schema's _partitions table.
+-#}
+{% macro postgres__collect_freshness(source, loaded_at_field, filter) -%}
+    {% call statement('collect_freshness', fetch_result=True, auto_begin=False) -%}
+        select
+            cast(max(landed.ds) as timestamp) as max_loaded_at,
+            cast({{ run_date() }} as timestamp) as snapshotted_at
+        from {{ adapter.quote(source.schema) }}._partitions as landed
+        where
+            landed.entity = '{{ source.identifier }}'
+            and landed.ds <= {{ run_date() }}
+    {%- endcall %}
+    {{ return(load_result('collect_freshness')) }}
+{%- endmacro %}

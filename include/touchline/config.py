@@ -26,6 +26,12 @@ variable applies to the next run and importing touchline reads nothing.
 | TOUCHLINE_DROP_MARKER     | unset                        | a file the drop writes last       |
 | TOUCHLINE_LISTS_DEADLINE_MINUTES | 300 (0: none)         | lists due this long after queueing|
 | TOUCHLINE_ALERT_CHANNEL   | #touchline-alerts            | Slack channel of failure notices  |
+| TOUCHLINE_DBT_TARGET      | local (DuckDB)               | dbt target: local or postgres     |
+| TOUCHLINE_PG_HOST / _PORT | 127.0.0.1 / 5432             | the PostgreSQL warehouse's server |
+| TOUCHLINE_PG_USER / _PASSWORD | postgres / empty         | its login                         |
+| TOUCHLINE_PG_DATABASE     | touchline                    | its database                      |
+| TOUCHLINE_PG_SCHEMA       | touchline                    | the schema dbt builds models in   |
+| TOUCHLINE_PG_LANDING_SCHEMA | landing                    | the schema the landing is loaded in |
 
 The other destinations' URLs and secrets are theirs: ``touchline.exports.destinations``.
 """
@@ -264,3 +270,56 @@ def lists_deadline_minutes() -> int:
 def alert_channel() -> str:
     """The Slack channel failure notices and deadline alerts go to (``TOUCHLINE_ALERT_CHANNEL``)."""
     return os.environ.get(ALERT_CHANNEL, "").strip() or DEFAULT_ALERT_CHANNEL
+
+
+# -- a PostgreSQL warehouse (docs/warehouses.md) ----------------------------------------------
+
+DBT_TARGET = "TOUCHLINE_DBT_TARGET"
+
+
+def dbt_target() -> str:
+    """The target of dbt_project/profiles.yml to build (``TOUCHLINE_DBT_TARGET``, ``local``)."""
+    return os.environ.get(DBT_TARGET, "").strip() or "local"
+
+
+@dataclass(frozen=True)
+class PostgresWarehouse:
+    """Where the postgres target builds: the same variables dbt_project/profiles.yml reads."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+    schema: str  # the models
+    landing_schema: str  # the landing's tables, the sources of the models
+
+    def libpq(self, database: str | None = None) -> str:
+        """A libpq connection string (``database`` instead of the warehouse's, if given)."""
+        parts = {
+            "host": self.host,
+            "port": str(self.port),
+            "user": self.user,
+            "dbname": database or self.database,
+        }
+        if self.password:
+            parts["password"] = self.password
+        return " ".join(f"{key}={_libpq_quoted(value)}" for key, value in parts.items())
+
+
+def _libpq_quoted(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
+
+
+def postgres_warehouse() -> PostgresWarehouse:
+    """The PostgreSQL warehouse from ``TOUCHLINE_PG_*`` (defaults: a local server, trust)."""
+    return PostgresWarehouse(
+        host=os.environ.get("TOUCHLINE_PG_HOST") or "127.0.0.1",
+        port=_integer("TOUCHLINE_PG_PORT", 5432),
+        user=os.environ.get("TOUCHLINE_PG_USER") or "postgres",
+        password=os.environ.get("TOUCHLINE_PG_PASSWORD", ""),
+        database=os.environ.get("TOUCHLINE_PG_DATABASE") or "touchline",
+        schema=os.environ.get("TOUCHLINE_PG_SCHEMA") or "touchline",
+        landing_schema=os.environ.get("TOUCHLINE_PG_LANDING_SCHEMA") or "landing",
+    )
