@@ -17,6 +17,6 @@
     {%- if load_relation(relation) is none -%}
         {{ return(default) }}
     {%- endif -%}
-    {%- set rows = run_query("select " ~ column ~ " from " ~ relation ~ " order by rowid") -%}
+    {%- set rows = run_query("select " ~ column ~ " from " ~ relation ~ " order by " ~ seed_row_order()) -%}
     {{ return(rows.columns[0].values() | list) }}
 {%- endmacro %}

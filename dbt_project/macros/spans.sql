@@ -33,7 +33,7 @@
         {{ start }} as change_date,
         '{{ measure }}' as measure,
         {{ exact(amount) }} as amount
-    from {{ relation }}
+    from {{ relation }} as facts
     where {{ start }} < {{ end }}
     union all
     select
@@ -41,7 +41,7 @@
         {{ end }} as change_date,
         '{{ measure }}' as measure,
         -{{ exact(amount) }} as amount
-    from {{ relation }}
+    from {{ relation }} as facts
     where {{ start }} < {{ end }}
 {%- endmacro %}
 
@@ -71,8 +71,8 @@
                 ) as previous_end
             from {{ relation }}
             where {{ start }} < {{ end }}
-        )
-    )
+        ) as ordered_spans
+    ) as numbered_spans
     group by {{ key_list }}, span_number
 {%- endmacro %}
 
@@ -170,7 +170,7 @@
 with
 
 usage_events as (
-    select * from ({{ known_usage_events(add_days(-30, first_day_sql), last_day_sql) }})
+    select * from ({{ known_usage_events(add_days(-30, first_day_sql), last_day_sql) }}) as known
     where
         true
         {%- if core_features_only %}

@@ -11,7 +11,7 @@ stages as (
     select
         playbook.tier,
         playbook.touchpoint,
-        unnest(string_split(playbook.lifecycle_stages, ';')) as lifecycle_stage
+        {{ list_items('playbook.lifecycle_stages') }} as lifecycle_stage
     from playbook
 ),
 

@@ -3,7 +3,10 @@
 with
 
 stages as (
-    select unnest(['onboarding', 'adoption', 'renewal', 'at_risk']) as lifecycle_stage
+    select stage_names.lifecycle_stage
+    from (
+        values ('onboarding'), ('adoption'), ('renewal'), ('at_risk')
+    ) as stage_names (lifecycle_stage)
 ),
 
 expected as (

@@ -74,7 +74,7 @@ final as (
         staged.account_id,
         staged.account_name,
         staged.plan,
-        round(staged.arr_usd, 2) as arr_usd,
+        {{ round_to('staged.arr_usd', 2) }} as arr_usd,
         staged.tier,
         staged.raw_tier,
         staged.tier_rule,

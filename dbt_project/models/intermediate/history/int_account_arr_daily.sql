@@ -13,15 +13,15 @@ fx_rates as (
 ),
 
 latest_rates as (
+    {% call first_per('history_date, currency_code', 'as_of_date desc') -%}
     select
         history_date,
         currency_code,
-        rate_to_usd
+        rate_to_usd,
+        as_of_date
     from fx_rates
     where as_of_date <= history_date
-    qualify row_number() over (
-            partition by history_date, currency_code order by as_of_date desc
-        ) = 1
+    {%- endcall %}
 ),
 
 converted as (

@@ -53,10 +53,41 @@ health_bands as (
     select * from {{ ref('health_bands') }}
 ),
 
+{#-
+    adapter-specific: DuckDB unpivots every measure column and keeps the weakest measure and
+    the top driver as structs (arg_min, arg_max); elsewhere the health_metrics seed names the
+    measures to unpivot (the same rows: only they are scored) and the two are columns of
+    their own, picked by array_agg in the same order.
+-#}
+{%- set duckdb = target.type == 'duckdb' %}
+{%- set driver = {
+    'component': 'scores.top_driver.component' if duckdb else 'scores.top_driver_component',
+    'score': 'scores.top_driver.score' if duckdb else 'scores.top_driver_score',
+    'weight_used': 'scores.top_driver.weight_used' if duckdb else 'scores.top_driver_weight_used',
+    'metric': 'scores.top_driver.weakest.metric' if duckdb else 'scores.top_driver_metric',
+    'value': 'scores.top_driver.weakest.value' if duckdb else 'scores.top_driver_value',
+} %}
+
 measure_values as (
+    {%- if duckdb %}
     unpivot measures
     on columns(* exclude (history_date, account_id))
     into name metric value metric_value
+    {%- else %}
+    select
+        measures.history_date,
+        measures.account_id,
+        unpivoted.metric,
+        unpivoted.metric_value
+    from measures
+    cross join lateral (
+        values
+        {%- for metric in seed_values('health_metrics', 'metric', ['seat_utilization']) %}
+        ('{{ metric }}', measures.{{ metric }}){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as unpivoted (metric, metric_value)
+    where unpivoted.metric_value is not null
+    {%- endif %}
 ),
 
 measure_scores as (
@@ -87,10 +118,17 @@ component_scores as (
         / sum(measure_scores.weight) as component_score,
         health_components.weight as component_weight,
         -- the measure that costs the component the most points (ties: the first by name)
+        {%- if duckdb %}
         arg_min(
             { 'metric': measure_scores.metric, 'value': measure_scores.metric_value },
             (-(100 - measure_scores.measure_score) * measure_scores.weight, measure_scores.metric)
         ) as weakest
+        {%- else %}
+        {%- set weakest_order = '-(100 - measure_scores.measure_score) * measure_scores.weight,'
+            ~ ' measure_scores.metric' %}
+        {{ arg_min('measure_scores.metric', weakest_order) }} as weakest_metric,
+        {{ arg_min('measure_scores.metric_value', weakest_order) }} as weakest_value
+        {%- endif %}
     from measure_scores
     inner join health_components
         on measure_scores.component = health_components.component
@@ -107,8 +145,10 @@ scores as (
         account_id,
         sum({{ exact('component_score * component_weight') }}) / sum(component_weight)
             as computed_score,
-        sum(component_weight) / (select sum(health_components.weight) from health_components)
-            as confidence,
+        {{ true_div(
+            'sum(component_weight)',
+            '(select sum(health_components.weight) from health_components)'
+        ) }} as confidence,
         {%- for component in components %}
         max(case when component = '{{ component }}' then round(component_score, 1) end)
             as {{ component }}_score,
@@ -120,6 +160,7 @@ scores as (
         {%- endfor %}
         -- the component that costs the most points; ties go to the heavier component, then
         -- the name: deterministic
+        {%- if duckdb %}
         arg_max(
             {
                 'component': component,
@@ -129,19 +170,30 @@ scores as (
             },
             (round((100.0 - component_score) * component_weight, 6), component_weight, component)
         ) as top_driver,
+        {%- else %}
+        {%- set driver_order = 'round((100.0 - component_score) * component_weight, 6) desc,'
+            ~ ' component_weight desc, component desc' %}
+        {{ arg_min('component', driver_order) }} as top_driver_component,
+        {{ arg_min('component_score', driver_order) }} as top_driver_score,
+        {{ arg_min('100.0 * component_weight', driver_order) }} as top_driver_weight_used,
+        {{ arg_min('weakest_metric', driver_order) }} as top_driver_metric,
+        {{ arg_min('weakest_value', driver_order) }} as top_driver_value,
+        {%- endif %}
         sum(component_weight) as weight_with_data
     from component_scores
     group by history_date, account_id
 ),
 
 fired_overrides as (
+    {% call first_per('history_date, account_id', 'override_order') -%}
     select
         measures.history_date,
         measures.account_id,
         health_overrides.rule_code,
         health_overrides.action,
         health_overrides.score as override_score,
-        health_overrides.description
+        health_overrides.description,
+        health_overrides.override_order
     from measures
     inner join health_overrides
         on
@@ -158,10 +210,7 @@ fired_overrides as (
                 health_overrides.rule_code = 'recent_detractor'
                 and measures.days_since_detractor_answer <= health_overrides.parameter
             )
-    qualify row_number() over (
-            partition by measures.history_date, measures.account_id
-            order by health_overrides.override_order
-        ) = 1
+    {%- endcall %}
 ),
 
 new_days as (
@@ -173,7 +222,7 @@ new_days as (
         scores.{{ component }}_weight_used,
         {%- endfor %}
         round(scores.computed_score, 1) as computed_score,
-        round(scores.confidence, 2) as confidence,
+        {{ round_to('scores.confidence', 2) }} as confidence,
         fired_overrides.rule_code as override_applied,
         round(case
             when fired_overrides.action = 'set' then fired_overrides.override_score
@@ -184,17 +233,17 @@ new_days as (
         case
             when fired_overrides.rule_code is not null
                 then fired_overrides.description
-            when scores.top_driver is not null
-                then scores.top_driver.component || ' costs the most points ('
-                    || cast(round(scores.top_driver.score) as integer) || '/100 with '
+            when {{ driver.component }} is not null
+                then {{ driver.component }} || ' costs the most points ('
+                    || cast(round({{ driver.score }}) as integer) || '/100 with '
                     || cast(
-                        round(scores.top_driver.weight_used / scores.weight_with_data) as integer
+                        round({{ driver.weight_used }} / scores.weight_with_data) as integer
                     )
                     || '% of the weight); weakest: '
-                    || scores.top_driver.weakest.metric || ' = '
-                    || cast(round(scores.top_driver.weakest.value, 2) as varchar)
+                    || {{ driver.metric }} || ' = '
+                    || {{ double_text(round_to(driver.value, 2)) }}
         end as top_driver,
-        round(measures.seat_utilization, 3) as seat_utilization,
+        {{ round_to('measures.seat_utilization', 3) }} as seat_utilization,
         cast(measures.active_users_30d as integer) as active_users_30d
     from account_days
     left join scores

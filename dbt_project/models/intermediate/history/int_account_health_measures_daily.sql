@@ -85,7 +85,7 @@ running as (
         {%- endfor %}
         max(last_usage_date) over account_history as last_usage_date,
         max(last_touch_date) over account_history as last_touch_date,
-        max(latest_nps) over account_history as latest_nps
+        {{ nps_answer_max('latest_nps') }} over account_history as latest_nps
     from {{ ref('int_account_measure_changes_daily') }}
     window account_history as (
         partition by account_id order by change_date rows unbounded preceding
@@ -112,15 +112,15 @@ windows as (
                 then running.last_touch_date
         end as last_touch_date,
         case
-            when cast(running.latest_nps.responded_at as date)
+            when cast({{ nps_answer_field('running.latest_nps', 'responded_at') }} as date)
                 > {{ add_days(-365, 'account_days.history_date') }}
                 then running.latest_nps
         end as latest_nps
     from account_days
-    asof left join running
-        on
-            account_days.account_id = running.account_id
-            and account_days.history_date >= running.change_date
+    {{ asof_join(
+        'left', 'running', 'account_days.history_date', 'running.change_date',
+        'account_days.account_id = running.account_id'
+    ) }}
 ),
 
 -- the measures: one row per account and day -----------------------------------------------
@@ -168,7 +168,7 @@ final as (
                 then windows.csat_sum_90d / windows.csat_answers_90d
         end as csat_90d,
         -- sentiment and engagement
-        windows.latest_nps.nps_score as latest_nps,
+        {{ nps_answer_field('windows.latest_nps', 'nps_score') }} as latest_nps,
         {{ dbt.datediff('windows.last_touch_date', 'windows.history_date', 'day') }}
             as days_since_last_touch,
         case
@@ -202,9 +202,9 @@ final as (
             'open_tickets.oldest_open_urgent_created_date', 'windows.history_date', 'day'
         ) }} as oldest_open_urgent_ticket_days,
         case
-            when windows.latest_nps.nps_score <= 6
+            when {{ nps_answer_field('windows.latest_nps', 'nps_score') }} <= 6
                 then {{ dbt.datediff(
-                    'cast(windows.latest_nps.responded_at as date)', 'windows.history_date', 'day'
+                    'cast(' ~ nps_answer_field('windows.latest_nps', 'responded_at') ~ ' as date)', 'windows.history_date', 'day'
                 ) }}
         end as days_since_detractor_answer
     from windows
@@ -221,5 +221,20 @@ final as (
 select
     history_date,
     account_id,
+    {#- adapter-specific: DuckDB's columns(), elsewhere the measures one by one -#}
+    {%- if target.type == 'duckdb' %}
     cast(columns(* exclude (history_date, account_id)) as double)
+    {%- else %}
+    {%- for measure in [
+        'seat_utilization', 'stickiness', 'feature_breadth', 'usage_trend',
+        'tickets_per_10_seats_90d', 'open_urgent_high_tickets', 'oldest_open_ticket_days',
+        'bug_tickets_90d', 'first_reply_hours_90d', 'csat_90d', 'latest_nps',
+        'days_since_last_touch', 'review_attendance_365d', 'email_opens_90d',
+        'webinars_attended_90d', 'arr_change_90d', 'days_to_renewal', 'days_without_usage',
+        'active_users_30d', 'days_as_customer', 'oldest_open_urgent_ticket_days',
+        'days_since_detractor_answer',
+    ] %}
+    cast({{ measure }} as {{ double_type() }}) as {{ measure }}{{ ',' if not loop.last }}
+    {%- endfor %}
+    {%- endif %}
 from final

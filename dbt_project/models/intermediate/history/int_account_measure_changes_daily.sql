@@ -204,8 +204,7 @@ latest_facts as (
         known_date as change_date,
         null as last_usage_date,
         null as last_touch_date,
-        { 'responded_at': responded_at, 'response_id': response_id, 'nps_score': nps_score }
-            as latest_nps
+        {{ nps_answer('responded_at', 'response_id', 'nps_score') }} as latest_nps
     from nps_responses
 ),
 
@@ -241,7 +240,7 @@ daily_latest as (
         greatest(change_date, {{ base_day_sql }}) as change_date,
         max(last_usage_date) as last_usage_date,
         max(last_touch_date) as last_touch_date,
-        max(latest_nps) as latest_nps
+        {{ nps_answer_max('latest_nps') }} as latest_nps
     from latest_facts
     where change_date between {{ from_day_sql }} and {{ last_day_sql }}
     group by account_id, greatest(change_date, {{ base_day_sql }})
@@ -258,7 +257,7 @@ carried as (
         {%- endfor %}
         max(last_usage_date) as last_usage_date,
         max(last_touch_date) as last_touch_date,
-        max(latest_nps) as latest_nps
+        {{ nps_answer_max('latest_nps') }} as latest_nps
     from {{ this }}
     group by account_id
 ),
@@ -288,7 +287,7 @@ select
 from (
     select * from computed
     {%- if carried %}
-    union all by name
+    {{ union_all_by_name() }}
     select * from carried
     {%- endif %}
-)
+) as days_changes

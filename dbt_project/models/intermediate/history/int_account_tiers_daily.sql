@@ -59,8 +59,7 @@ arr_tiers as (
         joined.account_id,
         tiers.tier as arr_tier
     from joined
-    asof inner join tiers
-        on joined.arr_usd >= tiers.min_arr_usd
+    {{ asof_join('inner', 'tiers', 'joined.arr_usd', 'tiers.min_arr_usd') }}
 ),
 
 -- the first rule in rule order that applies (an aggregate, which spills to disk when large)
@@ -68,8 +67,8 @@ rule_tiers as (
     select
         joined.history_date,
         joined.account_id,
-        arg_min(tier_rules.tier, tier_rules.rule_order) as rule_tier,
-        arg_min(tier_rules.rule_code, tier_rules.rule_order) as rule_code
+        {{ arg_min('tier_rules.tier', 'tier_rules.rule_order') }} as rule_tier,
+        {{ arg_min('tier_rules.rule_code', 'tier_rules.rule_order') }} as rule_code
     from joined
     inner join tier_rules
         on
@@ -132,7 +131,7 @@ damped as (
         min(tiers.touch_rank) over (
             partition by raw_history.account_id
             order by raw_history.history_date
-            range between interval {{ var('tier_downgrade_days') - 1 }} days preceding
+            range between {{ days_interval(var('tier_downgrade_days') - 1) }} preceding
             and current row
         ) as served_rank
     from raw_history

@@ -40,20 +40,36 @@ repeated_ids as (
     having count(*) > 1
 ),
 
+-- adapter-specific: DuckDB's anti and semi joins, elsewhere (not) exists
 first_deliveries as (
     select new_partitions.*
     from new_partitions
+    {%- if target.type == 'duckdb' %}
     anti join repeated_ids
         on new_partitions.event_id = repeated_ids.event_id
+    {%- else %}
+    where not exists (
+        select 1 from repeated_ids
+        where new_partitions.event_id = repeated_ids.event_id
+    )
+    {%- endif %}
     union all
+    {% call first_per('event_id', 'landed_date') -%}
     select *
     from (
         select new_partitions.*
         from new_partitions
+        {%- if target.type == 'duckdb' %}
         semi join repeated_ids
             on new_partitions.event_id = repeated_ids.event_id
+        {%- else %}
+        where exists (
+            select 1 from repeated_ids
+            where new_partitions.event_id = repeated_ids.event_id
+        )
+        {%- endif %}
     ) as repeated_deliveries
-    qualify row_number() over (partition by event_id order by landed_date) = 1
+    {%- endcall %}
 ),
 
 {% if is_incremental() and first_partition is not none %}
@@ -70,8 +86,15 @@ delivered_before as (
 final as (
     select first_deliveries.*
     from first_deliveries
+    {%- if target.type == 'duckdb' %}
     anti join delivered_before
         on first_deliveries.event_id = delivered_before.event_id
+    {%- else %}
+    where not exists (
+        select 1 from delivered_before
+        where first_deliveries.event_id = delivered_before.event_id
+    )
+    {%- endif %}
 )
 {% else %}
 final as (

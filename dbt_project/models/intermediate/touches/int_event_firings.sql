@@ -209,7 +209,7 @@ sla_breaches as (
         {{ add_days('cast(triggers.parameter as integer) + 1', 'open_tickets.created_date') }}
             as fired_on,
         'ticket ' || open_tickets.ticket_id || ' (' || open_tickets.ticket_priority
-        || ') open since ' || strftime(open_tickets.created_date, '%Y-%m-%d') as detail
+        || ') open since ' || {{ iso_date('open_tickets.created_date') }} as detail
     from open_tickets
     inner join triggers
         on triggers.trigger_code = 'sla_breach'
@@ -251,7 +251,7 @@ final as (
     where
         firings.fired_on <= {{ run_date() }}
         and firings.fired_on > {{ add_days('-triggers.window_days', run_date()) }}
-        and list_contains(string_split(triggers.tiers, ';'), accounts.tier)
+        and {{ list_has('triggers.tiers', 'accounts.tier') }}
 )
 
 select * from final

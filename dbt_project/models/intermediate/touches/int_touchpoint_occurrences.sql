@@ -39,9 +39,7 @@ applicable as (
     inner join playbook
         on
             accounts.tier = playbook.tier
-            and list_contains(
-                string_split(playbook.lifecycle_stages, ';'), accounts.lifecycle_stage
-            )
+            and {{ list_has('playbook.lifecycle_stages', 'accounts.lifecycle_stage') }}
             and (
                 playbook.applies_to = 'all'
                 or (playbook.applies_to = 'strategic' and accounts.is_strategic)

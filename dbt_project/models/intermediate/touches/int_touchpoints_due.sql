@@ -39,7 +39,8 @@ cadence as (
         -- a recurring touch is satisfied by a completion nearer to it than to the previous
         -- occurrence; a one-off by one up to early_completion_days before it
         {{ add_days(
-            '-coalesce(every_days // 2, ' ~ var('early_completion_days') ~ ')', 'scheduled_date'
+            '-coalesce(' ~ int_div('every_days', 2) ~ ', ' ~ var('early_completion_days') ~ ')',
+            'scheduled_date'
         ) }} as satisfied_from_date,
         {{ var('overdue_grace_days') }} as overdue_after_days,
         priority,
@@ -47,7 +48,7 @@ cadence as (
         owner_role,
         description || ':' as cause,
         ' scheduled for '
-        || strftime(scheduled_date, '%Y-%m-%d')
+        || {{ iso_date('scheduled_date') }}
         || case
             when anchor = 'renewal' then ', ' || offset_days || ' days before renewal'
             when every_days is not null then ', every ' || every_days || ' days'
@@ -68,7 +69,7 @@ events as (
         channel,
         owner_role,
         description as cause,
-        ' on ' || strftime(fired_on, '%Y-%m-%d') || ' (' || detail || ')' as occasion
+        ' on ' || {{ iso_date('fired_on') }} || ' (' || detail || ')' as occasion
     from firings
 ),
 
@@ -112,14 +113,13 @@ open_occurrences as (
 
 earliest as (
     -- the occurrence that stands for the task: the earliest, an event before a cadence
+    {% call first_per(
+        'account_id, touchpoint',
+        "due_date, case trigger when 'event' then 0 else 1 end, priority, cause, occasion"
+    ) -%}
     select *
     from open_occurrences
-    qualify
-        row_number() over (
-            partition by account_id, touchpoint
-            order by
-                due_date, case trigger when 'event' then 0 else 1 end, priority, cause, occasion
-        ) = 1
+    {%- endcall %}
 ),
 
 occasions as (
@@ -186,7 +186,7 @@ final as (
         touchpoints.estimated_minutes,
         merged.causes
         || '; no completed ' || touchpoints.label || ' logged since '
-        || strftime(urgency.unsatisfied_since_date, '%Y-%m-%d') as reason
+        || {{ iso_date('urgency.unsatisfied_since_date') }} as reason
     from earliest
     inner join merged
         on

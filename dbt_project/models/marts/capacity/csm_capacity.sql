@@ -86,7 +86,7 @@ weekly_minutes as (
     inner join playbook
         on
             served.tier = playbook.tier
-            and list_contains(string_split(playbook.lifecycle_stages, ';'), served.lifecycle_stage)
+            and {{ list_has('playbook.lifecycle_stages', 'served.lifecycle_stage') }}
             and playbook.every_days is not null
             and playbook.owner_role in ('csm', 'pod')
     inner join touchpoints
@@ -100,10 +100,11 @@ books as (
         count(case when served.tier = 'high' then 1 end) as high_touch_accounts,
         cast(round(sum({{ fine_exact(
             "case when served.tier = 'medium' then served.share else 0 end"
-        ) }}), 12) as double) as medium_touch_account_share,
+        ) }}), 12) as {{ double_type() }}) as medium_touch_account_share,
         count(case when served.tier = 'low' then 1 end) as low_touch_accounts,
         cast(
-            round(sum({{ fine_exact('served.share / tiers.accounts_per_csm_max') }}), 12) as double
+            round(sum({{ fine_exact('served.share / tiers.accounts_per_csm_max') }}), 12)
+            as {{ double_type() }}
         )
             as book_load
     from served
@@ -115,7 +116,7 @@ books as (
 cadence_load as (
     select
         csm_email,
-        cast(round(sum({{ fine_exact('minutes_per_week') }}), 12) as double) / 60.0
+        cast(round(sum({{ fine_exact('minutes_per_week') }}), 12) as {{ double_type() }}) / 60.0
             as weekly_cadence_hours
     from weekly_minutes
     group by csm_email
@@ -140,10 +141,11 @@ per_csm as (
         csms.pod,
         coalesce(csms.capacity_hours_per_week, 40) as capacity_hours_per_week,
         coalesce(books.high_touch_accounts, 0) as high_touch_accounts,
-        round(coalesce(books.medium_touch_account_share, 0), 1) as medium_touch_account_share,
+        {{ round_to('coalesce(books.medium_touch_account_share, 0)', 1) }}
+            as medium_touch_account_share,
         coalesce(books.low_touch_accounts, 0) as low_touch_accounts,
-        round(coalesce(books.book_load, 0), 3) as book_load,
-        round(coalesce(cadence_load.weekly_cadence_hours, 0), 1) as weekly_cadence_hours,
+        {{ round_to('coalesce(books.book_load, 0)', 3) }} as book_load,
+        {{ round_to('coalesce(cadence_load.weekly_cadence_hours, 0)', 1) }} as weekly_cadence_hours,
         coalesce(tasks.tasks_today, 0) as tasks_today,
         coalesce(tasks.overdue_tasks, 0) as overdue_tasks,
         coalesce(tasks.p1_tasks, 0) as p1_tasks,
@@ -160,7 +162,7 @@ per_csm as (
 final as (
     select
         per_csm.*,
-        round(per_csm.weekly_cadence_hours / per_csm.capacity_hours_per_week, 3)
+        {{ round_to('per_csm.weekly_cadence_hours / per_csm.capacity_hours_per_week', 3) }}
             as cadence_utilization,
         (
             per_csm.book_load > 1
@@ -168,7 +170,7 @@ final as (
             or per_csm.task_hours_today > per_csm.capacity_hours_per_week / 5.0
         ) as is_overloaded,
         sum(per_csm.tasks_today) over (partition by per_csm.pod) as pod_tasks_today,
-        round(sum(per_csm.weekly_cadence_hours) over (partition by per_csm.pod), 1)
+        {{ round_to('sum(per_csm.weekly_cadence_hours) over (partition by per_csm.pod)', 1) }}
             as pod_weekly_cadence_hours,
         sum(per_csm.capacity_hours_per_week) over (partition by per_csm.pod)
             as pod_capacity_hours_per_week,

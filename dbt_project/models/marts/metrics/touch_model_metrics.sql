@@ -187,8 +187,8 @@ lifetime_value as (
     select
         'customer_lifetime_value_usd' as metric,
         retention.tier,
-        null as numerator,
-        null as denominator,
+        cast(null as bigint) as numerator,
+        cast(null as bigint) as denominator,
         -- annualised churn from the 90-day retention; no observed churn: 20 years at most
         avg(accounts.arr_usd)
         * least(20.0, 1.0 / nullif(1 - power(retention.metric_value / 100.0, 365.0 / 90), 0))
@@ -218,7 +218,7 @@ final as (
     select
         metrics.metric,
         metrics.tier,
-        round(metrics.metric_value, 4) as metric_value,
+        {{ round_to('metrics.metric_value', 4) }} as metric_value,
         metrics.numerator,
         metrics.denominator,
         coalesce(tier_target.target, all_target.target) as target,

@@ -15,11 +15,14 @@ contacts as (
 ),
 
 primary_contacts as (
+    {% call first_per('account_id', 'is_primary desc, contact_id asc') -%}
     select
         account_id,
-        email as contact_email
+        email as contact_email,
+        is_primary,
+        contact_id
     from contacts
-    qualify row_number() over (partition by account_id order by is_primary desc, contact_id asc) = 1
+    {%- endcall %}
 ),
 
 automated_tasks as (

@@ -18,7 +18,7 @@ crm_completions as (
         'crm' as channel,
         csm_email,
         ds
-    from ({{ landed_events(source('engagement', 'crm_task_completions')) }})
+    from ({{ landed_events(source('engagement', 'crm_task_completions')) }}) as completions
 ),
 
 unioned as (
@@ -37,9 +37,10 @@ unioned as (
 ),
 
 latest_version as (
+    {% call first_per('activity_id', 'ds desc') -%}
     select *
     from unioned
-    qualify row_number() over (partition by activity_id order by ds desc) = 1
+    {%- endcall %}
 ),
 
 renamed as (

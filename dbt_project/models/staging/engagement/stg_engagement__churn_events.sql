@@ -5,11 +5,12 @@ source as (
 ),
 
 latest_version as (
+    {% call first_per('account_id, churned_on', 'ds desc') -%}
     select
         *,
         min(ds) over (partition by account_id, churned_on) as first_landed_date
     from source
-    qualify row_number() over (partition by account_id, churned_on order by ds desc) = 1
+    {%- endcall %}
 ),
 
 renamed as (

@@ -5,9 +5,10 @@ source as (
 ),
 
 latest_version as (
+    {% call first_per('response_id', 'ds desc') -%}
     select *
     from source
-    qualify row_number() over (partition by response_id order by ds desc) = 1
+    {%- endcall %}
 ),
 
 renamed as (

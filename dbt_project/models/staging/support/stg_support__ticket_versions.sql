@@ -22,7 +22,7 @@ renamed as (
         solved_at,
         coalesce(updated_at, solved_at, first_reply_at, created_at) as updated_at,
         tags,
-        list_contains(string_split(coalesce(tags, ''), ';'), 'bug') as is_bug,
+        {{ list_has("coalesce(tags, '')", "'bug'") }} as is_bug,
         csat_score,
         status in ('solved', 'closed') as is_solved,
         ds as landed_date
@@ -30,11 +30,10 @@ renamed as (
 ),
 
 final as (
+    {% call first_per('ticket_id, landed_date', 'updated_at desc') -%}
     select *
     from renamed
-    qualify row_number() over (
-            partition by ticket_id, landed_date order by updated_at desc
-        ) = 1
+    {%- endcall %}
 )
 
 select * from final

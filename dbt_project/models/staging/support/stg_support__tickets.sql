@@ -5,9 +5,10 @@ versions as (
 ),
 
 final as (
+    {% call first_per('ticket_id', 'landed_date desc') -%}
     select *
     from versions
-    qualify row_number() over (partition by ticket_id order by landed_date desc) = 1
+    {%- endcall %}
 )
 
 select * from final
