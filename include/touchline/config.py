@@ -26,6 +26,7 @@ variable applies to the next run and importing touchline reads nothing.
 | TOUCHLINE_DROP_MARKER     | unset                        | a file the drop writes last       |
 | TOUCHLINE_LISTS_DEADLINE_MINUTES | 300 (0: none)         | lists due this long after queueing|
 | TOUCHLINE_ALERT_CHANNEL   | #touchline-alerts            | Slack channel of failure notices  |
+| TOUCHLINE_BI_DIR          | $TOUCHLINE_HOME/bi           | marts published for BI (docs/bi.md)|
 | TOUCHLINE_DBT_TARGET      | local (DuckDB)               | dbt target: local or postgres     |
 | TOUCHLINE_PG_HOST / _PORT | 127.0.0.1 / 5432             | the PostgreSQL warehouse's server |
 | TOUCHLINE_PG_USER / _PASSWORD | postgres / empty         | its login                         |
@@ -323,3 +324,16 @@ def postgres_warehouse() -> PostgresWarehouse:
         schema=os.environ.get("TOUCHLINE_PG_SCHEMA") or "touchline",
         landing_schema=os.environ.get("TOUCHLINE_PG_LANDING_SCHEMA") or "landing",
     )
+
+
+# -- the marts published for BI tools -------------------------------------------------------
+
+BI_DIR = "TOUCHLINE_BI_DIR"
+
+
+def bi_dir(home: Path) -> Path:
+    """Where the marts are published for BI tools: ``TOUCHLINE_BI_DIR``, else ``home``/bi.
+
+    Its ``marts.duckdb`` and ``current/*.parquet`` are what dashboards read (docs/bi.md).
+    """
+    return _path(BI_DIR, home / "bi")
