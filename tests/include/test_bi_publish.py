@@ -1,0 +1,360 @@
+"""The marts published for BI: readers never see a half-written or mixed version, connections
+held open see each new day, old versions are pruned, the catalog follows column changes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from touchline import bi_publish
+from touchline.bi_publish import CATALOG, KEEP_VERSIONS, MARTS, PUBLICATION, publish
+from touchline.config import REPO_ROOT
+
+FINGERPRINT = "select count(*), sum(hash(t))::varchar from {source} t"
+
+
+def wait_for(condition, what: str, timeout: float = 300.0, reader=None):
+    """Poll ``condition`` until it is true; fail naming ``what`` after a generous timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        if reader is not None and reader.poll() is not None:
+            pytest.fail(f"the reader exited ({reader.returncode}) while waiting for {what}")
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def _variant(source: Path, target: Path, drop: int, extra_column: bool = False) -> Path:
+    """A copy of the built warehouse whose every mart lacks ``drop`` rows (so each variant's
+    marts have counts of their own); ``extra_column`` adds a column to dim_accounts."""
+    shutil.copyfile(source, target)
+    with duckdb.connect(str(target)) as con:
+        kinds = dict(
+            con.execute(
+                "select table_name, table_type from information_schema.tables"
+                " where table_schema = 'main'"
+            ).fetchall()
+        )
+        for mart in MARTS:
+            (rows,) = con.execute(f"select count(*) from main.{mart}").fetchone()
+            assert rows > drop, f"{mart} has {rows} rows, too few for a variant"
+            con.execute(f"create table main._kept as select * from main.{mart} limit {rows - drop}")
+            kind = "view" if kinds[mart] == "VIEW" else "table"
+            con.execute(f"drop {kind} main.{mart}")
+            con.execute(f"alter table main._kept rename to {mart}")
+        if extra_column:
+            con.execute(
+                "alter table main.dim_accounts add column bi_test_flag boolean default true"
+            )
+        con.execute("checkpoint")
+    return target
+
+
+@pytest.fixture(scope="module")
+def variants(built, tmp_path_factory):
+    """Four warehouses: the built one less 0, 1, 2 and 3 rows of every mart."""
+    paths, _ = built
+    work = tmp_path_factory.mktemp("bi-variants")
+    return [_variant(paths.warehouse, work / f"warehouse-{k}.duckdb", k) for k in range(4)]
+
+
+def fingerprints(bi_dir: Path, version: str) -> dict[str, list]:
+    """Each mart's [rows, hash of every row] in one published version, read from its files."""
+    folder = bi_dir / bi_publish.VERSIONS / version
+    with duckdb.connect() as con:
+        return {
+            mart: list(
+                con.execute(
+                    FINGERPRINT.format(source=f"read_parquet('{folder / f'{mart}.parquet'}')")
+                ).fetchone()
+            )
+            for mart in MARTS
+        }
+
+
+READER = r"""
+import json, os, sys, time
+
+import duckdb
+
+bi_dir, out_path, stop_path, marts = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(",")
+catalog = f"{bi_dir}/marts.duckdb"
+query = "select count(*), sum(hash(t))::varchar from {source} t"
+held = duckdb.connect(catalog, read_only=True)  # open the whole time, as a pool keeps it
+direct = duckdb.connect()
+with open(out_path, "a", encoding="utf-8") as out:
+    iteration = 0
+    while not os.path.exists(stop_path):
+        iteration += 1
+        for channel in ("held", "new", "parquet", "pinned"):
+            fresh = duckdb.connect(catalog, read_only=True) if channel == "new" else None
+            if channel == "pinned":  # resolve current once, then read that version's files
+                folder = f"{bi_dir}/versions/{os.path.basename(os.readlink(bi_dir + '/current'))}"
+            for mart in marts:
+                if channel == "parquet":
+                    con, source = direct, f"read_parquet('{bi_dir}/current/{mart}.parquet')"
+                elif channel == "pinned":
+                    con, source = direct, f"read_parquet('{folder}/{mart}.parquet')"
+                else:
+                    con, source = (held if fresh is None else fresh), mart
+                record = {"iteration": iteration, "channel": channel, "mart": mart}
+                record["started"] = time.monotonic()
+                try:
+                    record["read"] = list(con.execute(query.format(source=source)).fetchone())
+                except Exception as exc:
+                    record["error"] = f"{type(exc).__name__}: {exc}"
+                record["ended"] = time.monotonic()
+                out.write(json.dumps(record) + "\n")
+            if fresh is not None:
+                fresh.close()
+        out.flush()
+"""
+CHANNELS = ("held", "new", "parquet", "pinned")
+
+
+def _records(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    # the last line may be half written while the reader runs
+    return [json.loads(line) for line in lines if line.endswith("}")]
+
+
+def _iterations_seeing(records: list[dict], expected: dict[str, list]) -> set[int]:
+    """The reader's iterations in which every channel read ``expected`` for every mart."""
+    seen: dict[int, int] = {}
+    for record in records:
+        if record.get("read") == expected[record["mart"]]:
+            seen[record["iteration"]] = seen.get(record["iteration"], 0) + 1
+    return {i for i, reads in seen.items() if reads == len(CHANNELS) * len(MARTS)}
+
+
+def _last_iteration(path: Path) -> int:
+    return max((record["iteration"] for record in _records(path)), default=0)
+
+
+def test_readers_see_one_complete_version_while_publishes_swap(variants, tmp_path, monkeypatch):
+    """A reader in another process reads every mart all the time: through a connection held
+    open, new connections, the Parquet under ``current`` and a version resolved once. It sees
+    every publish, and no read ever returns part of a version or a mix of two.
+
+    DuckDB opens a Parquet file twice per query (to plan, then to scan), so a read through
+    ``current`` in flight at the instant ``current`` is swapped may fail; a failed read must
+    be such a read (it overlaps a swap, by the monotonic clock both processes share), and
+    reads of a version resolved once never fail.
+    """
+    bi_dir = tmp_path / "bi"
+    swaps: list[tuple[float, float]] = []
+    swap = bi_publish._swap_current
+
+    def timed_swap(*args):
+        before = time.monotonic()
+        swap(*args)
+        swaps.append((before, time.monotonic()))
+
+    monkeypatch.setattr(bi_publish, "_swap_current", timed_swap)
+    published = [publish(variants[0], bi_dir)]
+    expected = {published[0].version: fingerprints(bi_dir, published[0].version)}
+    out, stop = tmp_path / "reads.jsonl", tmp_path / "stop"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(bi_dir), str(out), str(stop), ",".join(MARTS)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for warehouse in [*variants[1:], variants[0]]:
+            before = _last_iteration(out)
+            wait_for(
+                lambda before=before: _last_iteration(out) > before + 1,
+                "the reader to read the marts again",
+                reader=reader,
+            )
+            result = publish(warehouse, bi_dir)
+            published.append(result)
+            expected[result.version] = fingerprints(bi_dir, result.version)
+            after = _last_iteration(out)
+            wait_for(
+                lambda version=result.version, after=after: {
+                    iteration
+                    for iteration in _iterations_seeing(_records(out), expected[version])
+                    if iteration > after
+                },
+                f"the reader to see version {result.version} on every channel",
+                reader=reader,
+            )
+    finally:
+        stop.touch()
+        try:
+            _, errors = reader.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            reader.kill()
+            _, errors = reader.communicate()
+    assert reader.returncode == 0, errors[-3000:]
+    assert len(published) >= 4
+    for result in published:
+        assert result.counts == {mart: expected[result.version][mart][0] for mart in MARTS}
+
+    records = _records(out)
+    known = {mart: [version[mart] for version in expected.values()] for mart in MARTS}
+    failed = [record for record in records if "error" in record]
+    unexplained = [
+        record
+        for record in failed
+        if record["channel"] == "pinned"
+        or not any(
+            record["started"] <= ended and started <= record["ended"] for started, ended in swaps
+        )
+    ]
+    partial = [
+        record
+        for record in records
+        if "read" in record and record["read"] not in known[record["mart"]]
+    ]
+    assert not unexplained and not partial, (
+        f"{len(unexplained)} failed reads outside a swap and {len(partial)} partial or mixed "
+        f"reads of {len(records)} ({len(failed)} failed in all); first failures: "
+        f"{unexplained[:3]}; first partial: {partial[:3]}; "
+        f"published counts: {[r.counts for r in published]}"
+    )
+    assert {record["channel"] for record in records} == set(CHANNELS)
+    assert len(swaps) == len(published)
+
+
+def test_a_pooled_connection_and_a_new_one_see_the_new_day(variants, tmp_path):
+    """A connection opened before a publish sees the new version on its next query, and so
+    does one opened later in the same process (DuckDB gives it the cached database)."""
+    bi_dir = tmp_path / "bi"
+    publish(variants[0], bi_dir)
+    first = bi_publish.read_manifest(bi_dir)
+    pooled = duckdb.connect(str(bi_dir / CATALOG), read_only=True)
+    try:
+        assert (
+            pooled.execute("select count(*) from dim_accounts").fetchone()[0]
+            == (first["counts"]["dim_accounts"])
+        )
+        second = publish(variants[1], bi_dir)
+        assert second.counts["dim_accounts"] == first["counts"]["dim_accounts"] - 1
+        assert not second.catalog_rewritten
+        for con in (pooled, duckdb.connect(str(bi_dir / CATALOG), read_only=True)):
+            for mart in MARTS:
+                (rows,) = con.execute(f"select count(*) from {mart}").fetchone()
+                assert rows == second.counts[mart], mart
+            version, run_date, mart_rows = con.execute(
+                f"select any_value(version), any_value(run_date), count(*) from {PUBLICATION}"
+            ).fetchone()
+            assert (version, run_date, mart_rows) == (
+                second.version,
+                second.run_date,
+                len(MARTS),
+            )
+    finally:
+        pooled.close()
+
+
+def test_keeps_the_last_versions_and_cleans_interrupted_ones(variants, tmp_path):
+    bi_dir = tmp_path / "bi"
+    versions = bi_dir / bi_publish.VERSIONS
+    results = [publish(variants[0], bi_dir)]
+    leftover = versions / ".19990101T000000000000Z_1999-01-01.partial"
+    leftover.mkdir()
+    (leftover / "dim_accounts.parquet").write_bytes(b"half")
+    results += [publish(variants[k % len(variants)], bi_dir) for k in range(1, 5)]
+    kept = sorted(entry.name for entry in versions.iterdir())
+    assert kept == [result.version for result in results[-KEEP_VERSIONS:]]
+    assert bi_publish.current_version(bi_dir) == results[-1].version
+    assert os.readlink(bi_dir / "current") == f"versions/{results[-1].version}"
+    assert [name for r in results for name in r.removed] == [r.version for r in results[:2]]
+    manifest = bi_publish.read_manifest(bi_dir)
+    assert manifest["counts"] == results[-1].counts
+    assert set(manifest["columns"]) == {*MARTS, PUBLICATION}
+
+
+def test_the_catalog_is_rewritten_only_when_columns_change(variants, tmp_path):
+    bi_dir = tmp_path / "bi"
+    catalog = bi_dir / CATALOG
+    assert publish(variants[0], bi_dir).catalog_rewritten
+    written = catalog.stat().st_ino
+    assert not publish(variants[1], bi_dir).catalog_rewritten
+    assert catalog.stat().st_ino == written
+
+    held = duckdb.connect(str(catalog), read_only=True)
+    try:
+        changed = _variant(variants[0], tmp_path / "changed.duckdb", 0, extra_column=True)
+        result = publish(changed, bi_dir)
+        assert result.catalog_rewritten
+        assert catalog.stat().st_ino != written
+        # a connection held across a column change still has the old view: it must reconnect
+        with pytest.raises(duckdb.Error, match="altered"):
+            held.execute("select * from dim_accounts").fetchall()
+    finally:
+        held.close()
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        columns = [row[0] for row in con.execute("describe dim_accounts").fetchall()]
+        assert columns[-1] == "bi_test_flag"
+        assert (
+            con.execute("select count(*) from dim_accounts").fetchone()[0]
+            == (result.counts["dim_accounts"])
+        )
+
+
+def test_publish_never_opens_the_warehouse_for_writing(variants, tmp_path):
+    """The warehouse is read while another process holds it open read-only (a writer would
+    be refused its lock), and its bytes are unchanged afterwards."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(variants[0], warehouse)
+    before = warehouse.read_bytes()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+            "print('open', flush=True); sys.stdin.read()",
+            str(warehouse),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "open"
+        result = publish(warehouse, tmp_path / "bi")
+    finally:
+        holder.communicate("", timeout=120)
+    assert result.counts["dim_accounts"] > 0
+    assert warehouse.read_bytes() == before
+
+
+def test_a_missing_warehouse_is_named(tmp_path):
+    with pytest.raises(bi_publish.PublishError, match="no published warehouse at .*missing"):
+        publish(tmp_path / "missing.duckdb", tmp_path / "bi")
+
+
+def test_the_mart_list_is_the_marts_folder():
+    models = {path.stem for path in (REPO_ROOT / "dbt_project/models/marts").rglob("*.sql")}
+    assert set(MARTS) == models, "update touchline.bi_publish.MARTS to the marts folder"
+
+
+def test_importing_the_module_loads_no_duckdb():
+    """The DAG imports it when parsed, for the mart list and the Asset names."""
+    code = (
+        "import sys, touchline.bi_publish as b; "
+        "print(sorted(m for m in ('duckdb', 'pandas', 'pyarrow') if m in sys.modules)); "
+        "print(b.asset_name('dim_accounts'), b.mart_uri('/srv/bi', 'dim_accounts'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.splitlines() == [
+        "[]",
+        "touchline_mart_dim_accounts file:///srv/bi/current/dim_accounts.parquet",
+    ]
