@@ -217,3 +217,23 @@ def send_to(destination: str) -> dict:
     except (NotConfigured, NotPublished) as exc:
         raise AirflowSkipException(str(exc)) from None
     return plan.as_dict()
+
+
+def publish_marts() -> dict:
+    """Publish the marts BI tools read from the published warehouse (docs/bi.md).
+
+    A new version of Parquet files in ``TOUCHLINE_BI_DIR`` (``$TOUCHLINE_HOME/bi``), then
+    ``current`` points at it; the warehouse is only read. A past date's run publishes the
+    warehouse as it is, newest day and all (its merged history rows included).
+    """
+    from touchline import bi_publish
+    from touchline.config import bi_dir
+
+    run_date, paths = run_context()
+    try:
+        result = bi_publish.publish(paths.warehouse, bi_dir(paths.home))
+    except bi_publish.PublishError as exc:  # no warehouse, or not a built one: no retry helps
+        raise AirflowFailException(str(exc)) from exc
+    summary = {**result.as_dict(), "run": run_date.isoformat()}
+    log.info("published the marts for BI: %s", summary)
+    return summary
