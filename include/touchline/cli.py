@@ -247,6 +247,20 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return doctor.main(_paths(args))
 
 
+def cmd_publish_marts(args: argparse.Namespace) -> int:
+    from touchline.bi_publish import PublishError, publish
+    from touchline.config import bi_dir
+
+    paths = _paths(args)
+    try:
+        result = publish(paths.warehouse, args.bi_dir or bi_dir(paths.home))
+    except PublishError as exc:
+        print(f"touchline publish-marts: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result.as_dict(), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="touchline",
@@ -366,6 +380,20 @@ def build_parser() -> argparse.ArgumentParser:
     servers.add_argument("--host", default="127.0.0.1")
     servers.add_argument("--port-base", type=int, default=8970)
     servers.set_defaults(handler=cmd_dev_servers)
+
+    publish_marts = commands.add_parser(
+        "publish-marts",
+        help="publish the warehouse's marts for BI tools as a new version (docs/bi.md)",
+    )
+    publish_marts.add_argument(
+        "--warehouse", type=Path, help="the DuckDB warehouse file to read (default as run)"
+    )
+    publish_marts.add_argument(
+        "--bi-dir",
+        type=Path,
+        help="the publication folder (default $TOUCHLINE_BI_DIR, else $TOUCHLINE_HOME/bi)",
+    )
+    publish_marts.set_defaults(handler=cmd_publish_marts)
 
     doctor = commands.add_parser(
         "doctor",
