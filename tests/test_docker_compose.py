@@ -4,8 +4,10 @@ There is no container engine in CI, so these tests read the files and check what
 deployment would get wrong: a missing service, a wrong start order, a DB URL or an execution
 API URL that points nowhere, a mount of a path that is not in the repository, a secret
 written into the file, a DAGs folder that is not where the DAGs are mounted, an image that
-drifts from the Airflow version the project pins. Where a Compose client is installed, it
-validates the file as well.
+drifts from the Airflow version the project pins; and, for the `celery` profile, a worker
+or Flower that does not share the stack's settings and data, a broker or result backend that
+points nowhere, an executor that does not switch with the profile, a service without a
+healthcheck. Where a Compose client is installed, it validates the file as well.
 """
 
 from __future__ import annotations
@@ -29,14 +31,19 @@ COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 
-AIRFLOW_SERVICES = (
+CORE_SERVICES = (
     "airflow-init",
     "airflow-apiserver",
     "airflow-scheduler",
     "airflow-dag-processor",
     "airflow-triggerer",
 )
+# `docker compose --profile celery up`: the broker, the workers, Flower
+CELERY_PROFILE = "celery"
+CELERY_SERVICES = ("redis", "airflow-worker", "airflow-flower")
+AIRFLOW_SERVICES = (*CORE_SERVICES, "airflow-worker", "airflow-flower")
 LONG_RUNNING = tuple(s for s in AIRFLOW_SERVICES if s != "airflow-init")
+EXECUTOR_SETTING = "${TOUCHLINE_EXECUTOR:-LocalExecutor}"
 SHARED_SECRETS = (
     "AIRFLOW__API_AUTH__JWT_SECRET",
     "AIRFLOW__CORE__FERNET_KEY",
@@ -44,7 +51,8 @@ SHARED_SECRETS = (
 )
 # ${VAR}, ${VAR:?message}, ${VAR?message}: taken from the environment, no default in the file.
 REQUIRED_REFERENCE = re.compile(r"^\$\{(?P<name>[A-Za-z_]\w*)(?::?\?[^}]*)?\}$")
-ANY_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_]\w*)(?P<rest>[^}]*)\}")
+# (`$${VAR}` is Compose's escape for a literal `${VAR}`, left to the container's shell)
+ANY_REFERENCE = re.compile(r"(?<!\$)\$\{(?P<name>[A-Za-z_]\w*)(?P<rest>[^}]*)\}")
 SECRET_NAME = re.compile(r"SECRET|KEY|PASSWORD", re.IGNORECASE)
 # Settings that say where a secret lives (a file, a path), not the secret itself.
 SECRET_POINTER = re.compile(r"_(FILE|PATH)$", re.IGNORECASE)
@@ -98,7 +106,7 @@ def mount_target(service: dict, source: str) -> str:
 
 
 def test_compose_file_parses_with_every_service(services):
-    expected = {"postgres", *AIRFLOW_SERVICES}
+    expected = {"postgres", *AIRFLOW_SERVICES, *CELERY_SERVICES}
     assert expected <= set(services), f"missing services: {sorted(expected - set(services))}"
 
 
@@ -125,14 +133,16 @@ def test_every_airflow_service_shares_the_common_environment_and_mounts(compose,
 
 
 def test_airflow_services_use_the_airflow_3_components(services):
-    commands = {name: services[name].get("command") for name in LONG_RUNNING}
+    core = [name for name in CORE_SERVICES if name != "airflow-init"]
+    commands = {name: services[name].get("command") for name in core}
     assert commands == {
         "airflow-apiserver": "api-server",
         "airflow-scheduler": "scheduler",
         "airflow-dag-processor": "dag-processor",
         "airflow-triggerer": "triggerer",
     }
-    assert environment(services["airflow-scheduler"])["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    executor = environment(services["airflow-scheduler"])["AIRFLOW__CORE__EXECUTOR"]
+    assert resolve_defaults(executor) == "LocalExecutor", "the default stack is the LocalExecutor"
 
 
 def test_metadata_db_url_points_at_the_postgres_service(services):
@@ -159,7 +169,9 @@ def test_services_start_in_order(services):
         "service_healthy on postgres needs a healthcheck"
     )
     assert services["airflow-init"].get("depends_on") == {
-        "postgres": {"condition": "service_healthy"}
+        "postgres": {"condition": "service_healthy"},
+        # checked only when the celery profile is on (airflow-init then checks the broker)
+        "redis": {"condition": "service_healthy", "required": False},
     }
     assert services["airflow-init"].get("restart", "no") == "no", "a one-shot must not restart"
     for name in LONG_RUNNING:
@@ -290,6 +302,128 @@ def test_dockerfile_copies_only_files_in_the_repository():
             sources = [part for part in line.split()[1:-1] if not part.startswith("--")]
             for source in sources:
                 assert (REPO_ROOT / source).exists(), f"the Dockerfile copies missing {source}"
+
+
+# -- the celery profile -------------------------------------------------------------------------
+
+
+def script(service: dict) -> str:
+    command = service.get("command") or ""
+    return command if isinstance(command, str) else " ".join(map(str, command))
+
+
+def healthcheck_text(service: dict) -> str:
+    test = (service.get("healthcheck") or {}).get("test") or []
+    return test if isinstance(test, str) else " ".join(map(str, test))
+
+
+def test_the_celery_profile_holds_the_broker_the_workers_and_flower(services):
+    for name in CELERY_SERVICES:
+        assert services[name].get("profiles") == [CELERY_PROFILE], f"{name} not in the profile"
+    outside = {name for name in services if name not in CELERY_SERVICES}
+    in_profiles = {name for name in outside if services[name].get("profiles")}
+    assert not in_profiles, f"the default stack must not need a profile: {sorted(in_profiles)}"
+
+
+def test_the_executor_switches_with_one_variable_documented_beside_the_profile(compose):
+    assert environment(compose["x-airflow-common"])["AIRFLOW__CORE__EXECUTOR"] == EXECUTOR_SETTING
+    example = ENV_EXAMPLE.read_text(encoding="utf-8")
+    header = COMPOSE_FILE.read_text(encoding="utf-8").split("x-airflow-common")[0]
+    for text, where in ((example, ".env.example"), (header, "the compose file's header")):
+        assert "TOUCHLINE_EXECUTOR=CeleryExecutor" in text, f"{where}: how to pick Celery"
+        assert "COMPOSE_PROFILES=celery" in text or "--profile celery" in text, where
+
+
+def test_init_refuses_an_executor_without_its_broker(services):
+    init = script(services["airflow-init"])
+    assert "AIRFLOW__CORE__EXECUTOR" in init and "CeleryExecutor" in init
+    assert '("redis", 6379)' in init, "airflow-init must check the broker under Celery"
+    assert init.index("CeleryExecutor") < init.index("airflow db migrate"), "check first"
+
+
+def test_broker_and_result_backend_point_at_the_stacks_own_services(services):
+    redis_ports = {str(p).split(":")[-1] for p in services["redis"].get("expose", [])}
+    for name in AIRFLOW_SERVICES:
+        env = environment(services[name])
+        broker = urlsplit(env["AIRFLOW__CELERY__BROKER_URL"])
+        assert broker.scheme == "redis" and broker.hostname == "redis", f"{name}: {broker}"
+        assert str(broker.port or 6379) in (redis_ports or {"6379"})
+        backend = urlsplit(
+            ANY_REFERENCE.sub(r"__\g<name>__", env["AIRFLOW__CELERY__RESULT_BACKEND"])
+        )
+        metadata = urlsplit(
+            ANY_REFERENCE.sub(r"__\g<name>__", env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+        )
+        assert backend.scheme == "db+postgresql", f"{name}: result backend {backend.scheme}"
+        same = ("hostname", "port", "username", "password", "path")
+        drift = {part for part in same if getattr(backend, part) != getattr(metadata, part)}
+        assert not drift, f"{name}: the result backend differs from the metadata DB in {drift}"
+
+
+def test_workers_run_celery_and_scale(services):
+    worker = services["airflow-worker"]
+    command = script(worker)
+    assert "exec airflow celery worker" in command
+    assert "!= CeleryExecutor ]" in command and "exit 1" in command, "refuse another executor"
+    assert "container_name" not in worker, "a fixed container name cannot be scaled"
+    assert not worker.get("ports"), "a published port cannot be scaled"
+    assert environment(worker).get("DUMB_INIT_SETSID") == "0", "warm shutdown for running tasks"
+    assert script(services["airflow-flower"]) == "celery flower"
+
+
+def test_workers_and_flower_mount_the_schedulers_data_and_logs(services):
+    scheduler = services["airflow-scheduler"]
+    home = environment(scheduler)["TOUCHLINE_HOME"]
+    data = {t: s for s, t, _ in mounts(scheduler)}
+    for name in ("airflow-worker", "airflow-flower"):
+        theirs = {t: s for s, t, _ in mounts(services[name])}
+        assert theirs[home] == data[home], f"{name} does not mount the scheduler's data volume"
+        assert theirs["/opt/airflow/logs"] == data["/opt/airflow/logs"], f"{name}: task logs"
+        assert (
+            environment(services[name])["TOUCHLINE_WAREHOUSE"]
+            == (environment(scheduler)["TOUCHLINE_WAREHOUSE"])
+        )
+
+
+def test_celery_services_start_after_the_broker(services):
+    for name in ("airflow-worker", "airflow-flower"):
+        depends = services[name]["depends_on"]
+        assert depends["redis"] == {"condition": "service_healthy"}, name
+        assert depends["postgres"]["condition"] == "service_healthy", name
+    for name in CORE_SERVICES:
+        redis = services[name]["depends_on"]["redis"]
+        assert redis == {"condition": "service_healthy", "required": False}, (
+            f"{name} must wait for the broker when the celery profile is on, and only then"
+        )
+
+
+def test_every_celery_service_has_a_healthcheck_that_asks_it(services):
+    import importlib
+
+    from flower.urls import handlers
+
+    for name in CELERY_SERVICES:
+        check = services[name].get("healthcheck") or {}
+        assert check.get("test") and check.get("interval"), f"{name} has no healthcheck"
+    assert "redis-cli ping" in healthcheck_text(services["redis"])
+    worker_check = healthcheck_text(services["airflow-worker"])
+    app = re.search(r"--app (?P<module>[\w.]+)\.(?P<attr>\w+) inspect ping", worker_check)
+    assert app, worker_check
+    assert getattr(importlib.import_module(app["module"]), app["attr"]) is not None
+    assert "celery@$${HOSTNAME}" in worker_check, "ping this container's own worker"
+    flower = services["airflow-flower"]
+    url = urlsplit(next(p for p in healthcheck_text(flower).split() if p.startswith("http")))
+    served = {h.regex.pattern.rstrip("$") if hasattr(h, "regex") else h[0] for h in handlers}
+    served.discard(".*")  # Flower's page for anything it does not serve
+    assert any(re.fullmatch(p, url.path) for p in served), f"Flower serves no {url.path}"
+    assert str(url.port) in {str(p).split(":")[-1] for p in flower["ports"]}
+
+
+def test_flower_is_published_on_this_host_only(services):
+    for port in services["airflow-flower"]["ports"]:
+        assert str(port).startswith("127.0.0.1:"), (
+            f"Flower must not listen on every address: {port}"
+        )
 
 
 def compose_command() -> list[str] | None:
