@@ -8,9 +8,12 @@ the tasks CSMs completed in the CRM (`read_crm_completions`); validates the stag
 with Great Expectations and publishes them into the landing (`gate_before_load`); builds
 the warehouse with one `dbt build` on a copy (the only writer of the DuckDB file, in the
 one-slot `warehouse_writer` pool); validates the built marts and publishes the warehouse
-(`gate_before_export`); writes the work lists; and sends them to each destination this
-deployment configures (`send_*`: files, CRM tasks, Slack, email automation, webhook; one
-skips when its settings are absent), through the export ledger, so each item arrives once.
+(`gate_before_export`); publishes the marts BI tools read as versioned Parquet behind a
+catalog of views (`publish_marts`, whose outlets are the Assets `touchline_mart_<mart>`,
+so downstream DAGs and dashboard refreshes can be scheduled on them); writes the work
+lists; and sends them to each destination this deployment configures (`send_*`: files,
+CRM tasks, Slack, email automation, webhook; one skips when its settings are absent),
+through the export ledger, so each item arrives once.
 
 Paths come from the run's params (defaults: `TOUCHLINE_*` environment variables); the run
 date is the logical date. Bad input fails its task at once with a message naming the file,
@@ -25,14 +28,16 @@ Connection `touchline_alerts` when it exists.
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference, Param, dag, task
+from airflow.sdk import Asset, AsyncCallback, DeadlineAlert, DeadlineReference, Param, dag, task
 
 from touchline import pipeline
 from touchline.alerts import FailureNotice, lists_late
+from touchline.bi_publish import MARTS, asset_name, mart_uri
 from touchline.config import (
     DAG_ID,
     SEND_PARAM,
     WAREHOUSE_POOL,
+    bi_dir,
     lists_deadline_minutes,
     settings,
 )
@@ -91,9 +96,12 @@ def touchline_nightly():
     published = task(
         pipeline.gate_before_export, task_id="gate_before_export", pool=WAREHOUSE_POOL
     )()
+    marts = [Asset(asset_name(m), uri=mart_uri(bi_dir(settings().home), m)) for m in MARTS]
+    for_bi = task(pipeline.publish_marts, task_id="publish_marts", outlets=marts)()
     exported = task(pipeline.export_worklists, task_id="export_worklists")()
     sent = [task(pipeline.send_to, task_id=f"send_{name}")(name) for name in DESTINATIONS]
     [*landed, readback] >> checked >> built >> published >> exported >> sent
+    published >> for_bi
 
 
 touchline_nightly()

@@ -35,6 +35,7 @@ def test_nightly_shape(dagbag):
     gates = {"gate_before_load", "gate_before_export"}
     sends = {f"send_{name}" for name in ("files", "crm", "slack", "email", "webhook")}
     others = {"wait_for_drop", "read_crm_completions", "build_warehouse", "export_worklists"}
+    others |= {"publish_marts"}
     assert set(dag.task_ids) == extracts | gates | sends | others
     build = dag.get_task("build_warehouse")
     # the extracts run in parallel once the drop is there: none depends on another
@@ -47,6 +48,13 @@ def test_nightly_shape(dagbag):
     assert build.upstream_task_ids == {"gate_before_load"}
     assert dag.get_task("gate_before_export").upstream_task_ids == {"build_warehouse"}
     assert dag.get_task("export_worklists").upstream_task_ids == {"gate_before_export"}
+    # the marts for BI are published beside the exports, as Assets downstream DAGs follow
+    publish = dag.get_task("publish_marts")
+    assert publish.upstream_task_ids == {"gate_before_export"}
+    from touchline.bi_publish import MARTS
+
+    assert sorted(a.name for a in publish.outlets) == sorted(f"touchline_mart_{m}" for m in MARTS)
+    assert all(a.uri.startswith("file:///") and a.uri.endswith(".parquet") for a in publish.outlets)
     # every destination is sent to after the work lists are written, independently
     for task_id in sends:
         assert dag.get_task(task_id).upstream_task_ids == {"export_worklists"}
