@@ -134,6 +134,8 @@ def publish(
     versions = bi_dir / VERSIONS
     versions.mkdir(parents=True, exist_ok=True)
     with _publishing(bi_dir), duckdb.connect(config={"memory_limit": duckdb_memory_limit()}) as con:
+        # no progress bar: it would print on the output of touchline publish-marts and the task
+        con.execute("set enable_progress_bar = false")
         published_at = dt.datetime.now(dt.UTC)
         quoted = str(warehouse).replace("'", "''")
         con.execute(f"attach '{quoted}' as warehouse (read_only)")
