@@ -3,6 +3,7 @@ held open see each new day, old versions are pruned, the catalog follows column 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -358,3 +359,36 @@ def test_importing_the_module_loads_no_duckdb():
         "[]",
         "touchline_mart_dim_accounts file:///srv/bi/current/dim_accounts.parquet",
     ]
+
+
+def test_the_step_and_the_command_publish_the_run_warehouse(
+    variants, tmp_path, monkeypatch, capsys
+):
+    """``publish_marts`` (the DAG's step) and ``touchline publish-marts`` publish from the
+    published warehouse into TOUCHLINE_BI_DIR; a missing warehouse fails the task at once."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from touchline import cli, pipeline
+    from touchline.config import settings
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(variants[0], warehouse)
+    monkeypatch.setenv("TOUCHLINE_BI_DIR", str(tmp_path / "bi"))
+    paths = settings().with_overrides(warehouse=warehouse)
+    monkeypatch.setattr(pipeline, "run_context", lambda: (dt.date(2026, 11, 1), paths))
+    summary = pipeline.publish_marts()
+    assert summary["run"] == "2026-11-01"
+    assert summary["bi_dir"] == str(tmp_path / "bi")
+    assert summary["counts"] == bi_publish.read_manifest(tmp_path / "bi")["counts"]
+
+    assert cli.main(["publish-marts", "--warehouse", str(warehouse)]) == 0
+    captured = capsys.readouterr().out  # Airflow's logging, once imported, writes here too
+    printed = json.loads(captured[captured.index("{\n") :])
+    assert printed["version"] == bi_publish.current_version(tmp_path / "bi") != summary["version"]
+
+    missing = settings().with_overrides(warehouse=tmp_path / "none.duckdb")
+    monkeypatch.setattr(pipeline, "run_context", lambda: (dt.date(2026, 11, 1), missing))
+    with pytest.raises(AirflowFailException, match="no published warehouse at"):
+        pipeline.publish_marts()
+    assert cli.main(["publish-marts", "--warehouse", str(tmp_path / "none.duckdb")]) == 1
+    assert "touchline publish-marts: no published warehouse" in capsys.readouterr().err
