@@ -27,7 +27,6 @@ variable applies to the next run and importing touchline reads nothing.
 | TOUCHLINE_LISTS_DEADLINE_MINUTES | 300 (0: none)         | lists due this long after queueing|
 | TOUCHLINE_ALERT_CHANNEL   | #touchline-alerts            | Slack channel of failure notices  |
 | TOUCHLINE_BI_DIR          | $TOUCHLINE_HOME/bi           | marts published for BI (docs/bi.md)|
-| TOUCHLINE_DBT_TARGET      | local (DuckDB)               | dbt target: local or postgres     |
 | TOUCHLINE_PG_HOST / _PORT | 127.0.0.1 / 5432             | the PostgreSQL warehouse's server |
 | TOUCHLINE_PG_USER / _PASSWORD | postgres / empty         | its login                         |
 | TOUCHLINE_PG_DATABASE     | touchline                    | its database                      |
@@ -274,14 +273,6 @@ def alert_channel() -> str:
 
 
 # -- a PostgreSQL warehouse (docs/warehouses.md) ----------------------------------------------
-
-DBT_TARGET = "TOUCHLINE_DBT_TARGET"
-
-
-def dbt_target() -> str:
-    """The target of dbt_project/profiles.yml to build (``TOUCHLINE_DBT_TARGET``, ``local``)."""
-    return os.environ.get(DBT_TARGET, "").strip() or "local"
-
 
 @dataclass(frozen=True)
 class PostgresWarehouse:
