@@ -603,12 +603,15 @@ def running_stack(
     owner: str,
     broker_db: int | None = None,
     celery_workers: tuple[str, ...] = (),
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[AirflowStack]:
-    """A migrated stack with its services up and healthy; all of it gone at the end."""
+    """A migrated stack with its services up and healthy; all of it gone at the end.
+
+    ``extra_env``: more settings for every service (touchline's, Connections).
+    """
     with scratch_database() as database:
-        stack = AirflowStack(
-            root, database, touchline_env(root, drop), executor, owner, broker_db=broker_db
-        )
+        env = {**touchline_env(root, drop), **(extra_env or {})}
+        stack = AirflowStack(root, database, env, executor, owner, broker_db=broker_db)
         try:
             stack.migrate()
             stack.start(celery_workers)
