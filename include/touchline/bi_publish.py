@@ -6,20 +6,27 @@ open databases) keeps seeing the file it opened, so a dashboard would show the p
 with no error. The publication folder (``TOUCHLINE_BI_DIR``, default ``$TOUCHLINE_HOME/bi``)
 holds instead::
 
-    versions/<stamp>/<mart>.parquet   one Parquet file per mart, never changed once written
-    versions/<stamp>/publication.parquet, manifest.json   run date, published_at, row counts
-    current -> versions/<stamp>       the newest version, swapped by one rename
-    marts.duckdb                      views over current/<mart>.parquet, and ``publication``
+    versions/v=<stamp>/<mart>.parquet   one Parquet file per mart, never changed once written
+    versions/v=<stamp>/publication.parquet, manifest.json   run date, published_at, counts
+    marts.duckdb                        a view per mart over every version, newest kept
+    current -> versions/v=<stamp>       the newest version, for reading Parquet by hand
 
-Every query through ``marts.duckdb`` reads the Parquet ``current`` points to at that moment,
-so a connection held open (or pooled) sees the new day after a publish. Files are never
-changed once written, but DuckDB opens a Parquet file twice per query (to plan it, then to
-scan it), so a query in flight at the very instant of a swap can fail (docs/bi.md:
-consistency); readers that must never meet a swap read ``pinned_version_dir``. The catalog
-file is rewritten
-(to a temporary name, then renamed) only when the marts or their columns change. The last
-``KEEP_VERSIONS`` versions are kept, so a reader that resolved ``current`` just before a
-swap still finds its files. docs/bi.md says how to connect Metabase, Superset and notebooks.
+A version is written in a hidden folder and renamed into ``versions/`` whole; stamps sort
+in publishing order. Each view of ``marts.duckdb`` reads ``versions/v=*/<mart>.parquet``
+(one listing of the folder, when the query is planned) and keeps the rows of the newest
+version in that listing (``qualify v = max(v) over ()``). Every file a query names stays
+at its path, unchanged, for the query's life, so a query never fails on a publish and
+always returns one whole version; a connection held open (or pooled) sees the new day on
+its next query. DuckDB opens a Parquet file twice per query (to plan it, then to scan it),
+by path: that is why no path a query may list is ever swapped. ``current`` is still
+swapped by one rename, for people who read the files directly; a read through it may fail
+at the instant of a swap (docs/bi.md: consistency).
+
+A version is deleted once it has not been the newest for ``TOUCHLINE_BI_RETENTION_MINUTES``
+(longer than any BI query), and the newest ``KEEP_VERSIONS`` always stay: after a nightly
+publish the folder holds two versions, and a query scans both. The catalog file is
+rewritten (to a temporary name, then renamed) only when the marts or their columns change.
+docs/bi.md says how to connect Metabase, Superset and notebooks.
 
 Airflow imports this module when it parses the DAG (for ``MARTS``), so it imports only the
 standard library and the settings; DuckDB is imported by the functions that use it.
@@ -39,7 +46,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from touchline.config import duckdb_memory_limit
+from touchline.config import bi_retention_minutes, duckdb_memory_limit
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +65,14 @@ PUBLICATION = "publication"  # the view (and Parquet file) saying what is publis
 CATALOG = "marts.duckdb"
 CURRENT = "current"
 VERSIONS = "versions"
+VERSION_PREFIX = "v="  # versions/v=<stamp>: the hive partition the views keep the newest of
+VERSION_COLUMN = "v"
 MANIFEST = "manifest.json"
-KEEP_VERSIONS = 3
+KEEP_VERSIONS = 2  # the newest versions always kept, however old
+_PARTIAL = ".partial-"  # versions/.partial-<pid>: a version being written (never v=*)
+_STAMP = "%Y%m%dT%H%M%S%fZ"
+# what the view's SQL looks like: a catalog written for another layout is rewritten
+_LAYOUT = "versions/v=*, newest per query"
 ASSET_PREFIX = "touchline_mart_"
 # what the catalog was written for: the views' columns and paths (beside the catalog)
 _CATALOG_SPEC = ".marts.duckdb.json"
@@ -71,8 +84,19 @@ def asset_name(mart: str) -> str:
 
 
 def mart_path(bi_dir: Path, mart: str) -> Path:
-    """The Parquet file of ``mart`` in the current version (what the catalog's view reads)."""
+    """The Parquet file of ``mart`` under ``current`` (for reading by hand; the catalog's
+    views read ``mart_glob``)."""
     return Path(bi_dir).absolute() / CURRENT / f"{mart}.parquet"
+
+
+def mart_glob(bi_dir: Path, mart: str) -> str:
+    """The files of ``mart`` in every version: ``<bi_dir>/versions/v=*/<mart>.parquet``."""
+    return str(Path(bi_dir).absolute() / VERSIONS / f"{VERSION_PREFIX}*" / f"{mart}.parquet")
+
+
+def version_dir(bi_dir: Path, version: str) -> Path:
+    """The folder of one published version: ``<bi_dir>/versions/v=<version>``."""
+    return Path(bi_dir).absolute() / VERSIONS / f"{VERSION_PREFIX}{version}"
 
 
 def mart_uri(bi_dir: Path, mart: str) -> str:
@@ -115,12 +139,14 @@ def publish(
     run_date: dt.date | None = None,
     marts: tuple[str, ...] = MARTS,
     keep: int = KEEP_VERSIONS,
+    retention: dt.timedelta | None = None,
 ) -> Publication:
     """Publish ``marts`` of the (published) ``warehouse`` as a new version in ``bi_dir``.
 
     The warehouse is attached read-only to an in-memory database, so the file as it is now
     is read (never a copy DuckDB cached in this process) and never locked for writing.
     ``run_date``: the date the warehouse holds (default: the newest day of its history).
+    ``keep`` and ``retention``: what ``prune`` keeps afterwards.
     """
     import duckdb
 
@@ -131,19 +157,18 @@ def publish(
             f"no published warehouse at {warehouse} (TOUCHLINE_WAREHOUSE) to publish the marts "
             "from; run the nightly build first"
         )
+    _check_folder(bi_dir)
     versions = bi_dir / VERSIONS
     versions.mkdir(parents=True, exist_ok=True)
     with _publishing(bi_dir), duckdb.connect(config={"memory_limit": duckdb_memory_limit()}) as con:
         # no progress bar: it would print on the output of touchline publish-marts and the task
         con.execute("set enable_progress_bar = false")
-        published_at = dt.datetime.now(dt.UTC)
         quoted = str(warehouse).replace("'", "''")
         con.execute(f"attach '{quoted}' as warehouse (read_only)")
         schemas = _mart_schemas(con, warehouse, marts)
         if run_date is None:
             run_date = _run_date(con, schemas)
-        version = _new_version(versions, published_at, run_date)
-        building = versions / f".{version}.partial"
+        building = versions / f"{_PARTIAL}{os.getpid()}"
         shutil.rmtree(building, ignore_errors=True)
         building.mkdir()
         try:
@@ -151,11 +176,16 @@ def publish(
                 mart: _write_mart(con, schemas[mart], mart, building / f"{mart}.parquet")
                 for mart in marts
             }
+            # stamped when the marts are written, just before the version appears: the
+            # previous version stops being the newest at (about) this instant
+            published_at = dt.datetime.now(dt.UTC)
+            version = _new_version(versions, published_at, run_date)
             _write_publication(con, building, version, run_date, published_at, counts)
             columns = {
                 name: _parquet_columns(con, building / f"{name}.parquet")
                 for name in (*marts, PUBLICATION)
             }
+            _check_columns(columns)
             manifest = {
                 "version": version,
                 "run_date": run_date.isoformat(),
@@ -167,13 +197,14 @@ def publish(
             }
             (building / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
             _fsync_tree(building)
-            os.rename(building, versions / version)
+            os.rename(building, version_dir(bi_dir, version))
+            _fsync_dir(versions)
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
         _swap_current(bi_dir, version)
         rewritten = _ensure_catalog(bi_dir, columns)
-        removed = prune(bi_dir, keep)
+        removed = _prune(bi_dir, keep, retention)
     result = Publication(
         version,
         run_date,
@@ -187,11 +218,31 @@ def publish(
     log.info(
         "published the marts of %s for BI as %s in %.1fs%s",
         run_date,
-        versions / version,
+        version_dir(bi_dir, version),
         result.seconds,
         " (catalog rewritten)" if rewritten else "",
     )
     return result
+
+
+def _check_folder(bi_dir: Path) -> None:
+    """The views read ``v=<stamp>`` as a hive partition: DuckDB would read any other
+    ``name=value`` folder on the path as a column too."""
+    for part in bi_dir.parts:
+        if "=" in part:
+            raise PublishError(
+                f"the publication folder {bi_dir} (TOUCHLINE_BI_DIR) has '=' in {part!r}: "
+                "DuckDB would read it as a column of every mart; choose a path without '='"
+            )
+
+
+def _check_columns(columns: dict[str, list[list[str]]]) -> None:
+    clashes = [name for name, cols in columns.items() if VERSION_COLUMN in (c for c, _ in cols)]
+    if clashes:
+        raise PublishError(
+            f"{', '.join(clashes)} has a column named {VERSION_COLUMN!r}, the name the "
+            "published views give the version folder; rename that column in the dbt model"
+        )
 
 
 @contextmanager
@@ -232,7 +283,7 @@ def _run_date(con, schemas: dict[str, str]) -> dt.date:
 
 def _new_version(versions: Path, published_at: dt.datetime, run_date: dt.date) -> str:
     """A version name that sorts in publishing order: ``<published_at UTC>_<run date>``."""
-    stamp = published_at.strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = published_at.strftime(_STAMP)
     version = f"{stamp}_{run_date.isoformat()}"
     newest = _versions(versions)
     if newest and newest[-1] >= version:  # a clock set back: still after the newest
@@ -241,14 +292,22 @@ def _new_version(versions: Path, published_at: dt.datetime, run_date: dt.date) -
 
 
 def _versions(versions: Path) -> list[str]:
-    """The complete versions in ``versions``, oldest first."""
+    """The complete versions in ``versions`` (``v=<version>``), oldest first."""
     if not versions.is_dir():
         return []
     return sorted(
-        entry.name
+        entry.name.removeprefix(VERSION_PREFIX)
         for entry in versions.iterdir()
-        if not entry.name.startswith(".") and (entry / MANIFEST).is_file()
+        if entry.name.startswith(VERSION_PREFIX) and (entry / MANIFEST).is_file()
     )
+
+
+def _stamp_time(version: str) -> dt.datetime | None:
+    """When ``version`` was published, from its name (None: not a name publish gives)."""
+    try:
+        return dt.datetime.strptime(version.split("_", 1)[0], _STAMP).replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
 
 
 def _write_mart(con, schema: str, mart: str, target: Path) -> int:
@@ -302,6 +361,10 @@ def _fsync_tree(folder: Path) -> None:
     for entry in folder.iterdir():
         with open(entry, "rb") as handle:
             os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: Path) -> None:
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)
@@ -310,7 +373,8 @@ def _fsync_tree(folder: Path) -> None:
 
 
 def _swap_current(bi_dir: Path, version: str) -> None:
-    """Point ``current`` at ``version`` by one rename: readers see the old or the new one."""
+    """Point ``current`` at ``version`` by one rename (for reading the Parquet by hand; the
+    catalog's views do not use it)."""
     link = bi_dir / CURRENT
     if link.exists() and not link.is_symlink():
         raise PublishError(
@@ -319,37 +383,57 @@ def _swap_current(bi_dir: Path, version: str) -> None:
         )
     temporary = bi_dir / f".{CURRENT}.{os.getpid()}"
     temporary.unlink(missing_ok=True)
-    os.symlink(Path(VERSIONS) / version, temporary)
+    os.symlink(Path(VERSIONS) / f"{VERSION_PREFIX}{version}", temporary)
     os.replace(temporary, link)
 
 
 def current_version(bi_dir: Path) -> str | None:
     """The version ``current`` points at (None: nothing published yet)."""
     link = Path(bi_dir) / CURRENT
-    return Path(os.readlink(link)).name if link.is_symlink() else None
+    if not link.is_symlink():
+        return None
+    return Path(os.readlink(link)).name.removeprefix(VERSION_PREFIX)
 
 
 def pinned_version_dir(bi_dir: Path) -> Path:
     """The folder of the current version, resolved once: for reads that must all see one
-    version (several marts joined, or a reader that must never meet a swap), read the files
-    in it rather than through ``current``. It is kept for the next two publishes."""
+    version (several marts joined), read the files in it. It is kept for at least
+    ``TOUCHLINE_BI_RETENTION_MINUTES`` after the next publish."""
     version = current_version(bi_dir)
     if version is None:
         raise PublishError(f"nothing is published in {bi_dir} yet; run touchline publish-marts")
-    return Path(bi_dir).absolute() / VERSIONS / version
+    return version_dir(bi_dir, version)
 
 
 def _catalog_spec(bi_dir: Path, columns: dict[str, list[list[str]]]) -> dict:
     return {
         "bi_dir": str(bi_dir),
+        "layout": _LAYOUT,
         "views": {name: columns[name] for name in sorted(columns)},
     }
+
+
+def view_sql(bi_dir: Path, name: str, columns: list[list[str]]) -> str:
+    """The query of the view of ``name`` (a mart, or ``publication``): one listing of every
+    version's file, of which the rows of the newest version listed are kept.
+
+    The window runs over that one scan, so the version it keeps is one the scan read (a
+    second listing, in a subquery, could see another set of versions and keep none).
+    ``union_by_name`` and the casts keep the view's columns those of the newest version
+    while an older one, with other columns, is still listed.
+    """
+    select = ", ".join(f'cast("{column}" as {kind}) as "{column}"' for column, kind in columns)
+    return (
+        f"select {select} from read_parquet('{_sql_path(mart_glob(bi_dir, name))}', "
+        f"hive_partitioning = true, hive_types = {{'{VERSION_COLUMN}': varchar}}, "
+        f"union_by_name = true) qualify {VERSION_COLUMN} = max({VERSION_COLUMN}) over ()"
+    )
 
 
 def _ensure_catalog(bi_dir: Path, columns: dict[str, list[list[str]]]) -> bool:
     """Write ``marts.duckdb`` when it is missing or its views' marts or columns changed.
 
-    Unchanged, it is left alone: its views read ``current`` on every query, so connections
+    Unchanged, it is left alone: its views list the versions on every query, so connections
     held open keep working and see each new version.
     """
     import duckdb
@@ -367,37 +451,76 @@ def _ensure_catalog(bi_dir: Path, columns: dict[str, list[list[str]]]) -> bool:
         leftover.unlink(missing_ok=True)
     try:
         with duckdb.connect(str(temporary)) as con:
-            for name in spec["views"]:
-                con.execute(
-                    f'create view "{name}" as select * from '
-                    f"read_parquet('{_sql_path(mart_path(bi_dir, name))}')"
-                )
+            for name, view_columns in spec["views"].items():
+                con.execute(f'create view "{name}" as {view_sql(bi_dir, name, view_columns)}')
             con.execute("checkpoint")
         os.replace(temporary, catalog)
     finally:
         for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
             leftover.unlink(missing_ok=True)
     spec_file.write_text(json.dumps(spec, indent=1) + "\n")
-    log.info("wrote %s: views over %s", catalog, bi_dir / CURRENT)
+    log.info("wrote %s: views over %s", catalog, bi_dir / VERSIONS)
     return True
 
 
-def prune(bi_dir: Path, keep: int = KEEP_VERSIONS) -> list[str]:
-    """Delete the versions older than the newest ``keep`` (never the current one).
+def prune(
+    bi_dir: Path,
+    keep: int = KEEP_VERSIONS,
+    retention: dt.timedelta | None = None,
+    now: dt.datetime | None = None,
+) -> list[str]:
+    """Delete the versions that stopped being the newest more than ``retention`` ago
+    (default ``TOUCHLINE_BI_RETENTION_MINUTES``), always keeping the newest ``keep`` and the
+    one ``current`` points at; ``now``: the time to measure from (default: now).
 
-    Also removes what an interrupted publish left (``versions/.<stamp>.partial``); called
-    while publishing, under the folder's lock.
+    A version stops being the newest when the next one is published (the next one's stamp),
+    so a query that listed it has ``retention`` to finish. Also removes what an interrupted
+    publish left (``versions/.partial-*``), and version folders of the layout before
+    ``v=<stamp>``. Takes the folder's publish lock; returns the versions deleted.
     """
+    bi_dir = Path(bi_dir)
+    if not (bi_dir / VERSIONS).is_dir():
+        return []
+    with _publishing(bi_dir):
+        return _prune(bi_dir, keep, retention, now)
+
+
+def _prune(
+    bi_dir: Path,
+    keep: int,
+    retention: dt.timedelta | None = None,
+    now: dt.datetime | None = None,
+) -> list[str]:
     versions = Path(bi_dir) / VERSIONS
     if not versions.is_dir():
         return []
+    if retention is None:
+        retention = dt.timedelta(minutes=bi_retention_minutes())
+    now = now or dt.datetime.now(dt.UTC)
     current = current_version(bi_dir)
-    for entry in versions.glob(".*.partial"):
-        shutil.rmtree(entry, ignore_errors=True)
-    complete = _versions(versions)
-    removed = [name for name in complete[: max(0, len(complete) - keep)] if name != current]
-    for name in removed:
-        shutil.rmtree(versions / name, ignore_errors=True)
+    for entry in versions.iterdir():
+        # interrupted publishes (and the previous layout's ``.<stamp>.partial``)
+        if entry.name.startswith(_PARTIAL) or (
+            entry.name.startswith(".") and entry.name.endswith(".partial")
+        ):
+            shutil.rmtree(entry, ignore_errors=True)
+    # folders of the layout before v=<stamp>: older than every v= version
+    legacy = sorted(
+        entry.name
+        for entry in versions.iterdir()
+        if not entry.name.startswith((".", VERSION_PREFIX)) and (entry / MANIFEST).is_file()
+    )
+    complete = [(name, versions / name) for name in legacy] + [
+        (version, version_dir(bi_dir, version)) for version in _versions(versions)
+    ]
+    removed = []
+    for index, (name, folder) in enumerate(complete[: max(0, len(complete) - keep)]):
+        if name == current:
+            continue
+        superseded = _stamp_time(complete[index + 1][0])
+        if superseded is not None and now - superseded >= retention:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(name)
     return removed
 
 
@@ -407,4 +530,4 @@ def read_manifest(bi_dir: Path, version: str | None = None) -> dict:
     version = version or current_version(bi_dir)
     if version is None:
         raise PublishError(f"nothing is published in {bi_dir} yet; run touchline publish-marts")
-    return json.loads((bi_dir / VERSIONS / version / MANIFEST).read_text())
+    return json.loads((version_dir(bi_dir, version) / MANIFEST).read_text())

@@ -27,6 +27,7 @@ variable applies to the next run and importing touchline reads nothing.
 | TOUCHLINE_LISTS_DEADLINE_MINUTES | 300 (0: none)         | lists due this long after queueing|
 | TOUCHLINE_ALERT_CHANNEL   | #touchline-alerts            | Slack channel of failure notices  |
 | TOUCHLINE_BI_DIR          | $TOUCHLINE_HOME/bi           | marts published for BI (docs/bi.md)|
+| TOUCHLINE_BI_RETENTION_MINUTES | 15                      | how long a superseded BI version stays|
 | TOUCHLINE_PG_HOST / _PORT | 127.0.0.1 / 5432             | the PostgreSQL warehouse's server |
 | TOUCHLINE_PG_USER / _PASSWORD | postgres / empty         | its login                         |
 | TOUCHLINE_PG_DATABASE     | touchline                    | its database                      |
@@ -274,6 +275,7 @@ def alert_channel() -> str:
 
 # -- a PostgreSQL warehouse (docs/warehouses.md) ----------------------------------------------
 
+
 @dataclass(frozen=True)
 class PostgresWarehouse:
     """Where the postgres target builds: the same variables dbt_project/profiles.yml reads."""
@@ -325,6 +327,17 @@ BI_DIR = "TOUCHLINE_BI_DIR"
 def bi_dir(home: Path) -> Path:
     """Where the marts are published for BI tools: ``TOUCHLINE_BI_DIR``, else ``home``/bi.
 
-    Its ``marts.duckdb`` and ``current/*.parquet`` are what dashboards read (docs/bi.md).
+    Its ``marts.duckdb`` and ``versions/`` are what dashboards read (docs/bi.md).
     """
     return _path(BI_DIR, home / "bi")
+
+
+BI_RETENTION = "TOUCHLINE_BI_RETENTION_MINUTES"
+BI_RETENTION_MINUTES = 15
+
+
+def bi_retention_minutes() -> int:
+    """Minutes a published BI version is kept after a newer one is published
+    (``TOUCHLINE_BI_RETENTION_MINUTES``): longer than any BI query may run. The newest two
+    versions are kept whatever their age."""
+    return max(0, _integer(BI_RETENTION, BI_RETENTION_MINUTES))

@@ -1,5 +1,6 @@
-"""The marts published for BI: readers never see a half-written or mixed version, connections
-held open see each new day, old versions are pruned, the catalog follows column changes."""
+"""The marts published for BI: readers never fail on a publish nor see a half-written or mixed
+version, connections held open see each new day, old versions are deleted only after their
+grace period, the catalog follows column changes."""
 
 from __future__ import annotations
 
@@ -71,12 +72,14 @@ def variants(built, tmp_path_factory):
 
 def fingerprints(bi_dir: Path, version: str) -> dict[str, list]:
     """Each mart's [rows, hash of every row] in one published version, read from its files."""
-    folder = bi_dir / bi_publish.VERSIONS / version
+    folder = bi_publish.version_dir(bi_dir, version)
+    # no hive partitioning: DuckDB would otherwise add the folder's v=<stamp> as a column
+    source = "read_parquet('{}', hive_partitioning = false)"
     with duckdb.connect() as con:
         return {
             mart: list(
                 con.execute(
-                    FINGERPRINT.format(source=f"read_parquet('{folder / f'{mart}.parquet'}')")
+                    FINGERPRINT.format(source=source.format(folder / f"{mart}.parquet"))
                 ).fetchone()
             )
             for mart in MARTS
@@ -97,15 +100,16 @@ with open(out_path, "a", encoding="utf-8") as out:
     iteration = 0
     while not os.path.exists(stop_path):
         iteration += 1
-        for channel in ("held", "new", "parquet", "pinned"):
+        for channel in ("held", "new", "current", "pinned"):
             fresh = duckdb.connect(catalog, read_only=True) if channel == "new" else None
             if channel == "pinned":  # resolve current once, then read that version's files
                 folder = f"{bi_dir}/versions/{os.path.basename(os.readlink(bi_dir + '/current'))}"
             for mart in marts:
-                if channel == "parquet":
+                if channel == "current":
                     con, source = direct, f"read_parquet('{bi_dir}/current/{mart}.parquet')"
                 elif channel == "pinned":
-                    con, source = direct, f"read_parquet('{folder}/{mart}.parquet')"
+                    source = f"read_parquet('{folder}/{mart}.parquet', hive_partitioning = false)"
+                    con = direct
                 else:
                     con, source = (held if fresh is None else fresh), mart
                 record = {"iteration": iteration, "channel": channel, "mart": mart}
@@ -120,7 +124,7 @@ with open(out_path, "a", encoding="utf-8") as out:
                 fresh.close()
         out.flush()
 """
-CHANNELS = ("held", "new", "parquet", "pinned")
+CHANNELS = ("held", "new", "current", "pinned")
 
 
 def _records(path: Path) -> list[dict]:
@@ -144,15 +148,17 @@ def _last_iteration(path: Path) -> int:
     return max((record["iteration"] for record in _records(path)), default=0)
 
 
-def test_readers_see_one_complete_version_while_publishes_swap(variants, tmp_path, monkeypatch):
+def test_readers_never_fail_and_see_one_complete_version_while_publishing(
+    variants, tmp_path, monkeypatch
+):
     """A reader in another process reads every mart all the time: through a connection held
-    open, new connections, the Parquet under ``current`` and a version resolved once. It sees
-    every publish, and no read ever returns part of a version or a mix of two.
+    open to the catalog, new connections to it, the Parquet under ``current`` and a version
+    resolved once. It sees every publish, no read through the catalog or of a resolved
+    version ever fails, and no read ever returns part of a version or a mix of two.
 
-    DuckDB opens a Parquet file twice per query (to plan, then to scan), so a read through
-    ``current`` in flight at the instant ``current`` is swapped may fail; a failed read must
-    be such a read (it overlaps a swap, by the monotonic clock both processes share), and
-    reads of a version resolved once never fail.
+    Only reads of ``current/<mart>.parquet`` may fail, and only in flight at the instant
+    ``current`` is swapped (DuckDB opens the file twice per query, by path): such a failure
+    must overlap a swap, by the monotonic clock both processes share.
     """
     bi_dir = tmp_path / "bi"
     swaps: list[tuple[float, float]] = []
@@ -211,11 +217,12 @@ def test_readers_see_one_complete_version_while_publishes_swap(variants, tmp_pat
     unexplained = [
         record
         for record in failed
-        if record["channel"] == "pinned"
+        if record["channel"] != "current"
         or not any(
             record["started"] <= ended and started <= record["ended"] for started, ended in swaps
         )
     ]
+    catalog_reads = [record for record in records if record["channel"] in ("held", "new")]
     partial = [
         record
         for record in records
@@ -229,6 +236,10 @@ def test_readers_see_one_complete_version_while_publishes_swap(variants, tmp_pat
     )
     assert {record["channel"] for record in records} == set(CHANNELS)
     assert len(swaps) == len(published)
+    # the publishes happened while the catalog was read: its reads spanned every publish
+    assert len({record["iteration"] for record in catalog_reads}) > 2 * len(published)
+    # nothing was deleted under the reader (every version is within its grace period)
+    assert not [name for result in published for name in result.removed]
 
 
 def test_a_pooled_connection_and_a_new_one_see_the_new_day(variants, tmp_path):
@@ -262,22 +273,60 @@ def test_a_pooled_connection_and_a_new_one_see_the_new_day(variants, tmp_path):
         pooled.close()
 
 
-def test_keeps_the_last_versions_and_cleans_interrupted_ones(variants, tmp_path):
+def test_old_versions_are_deleted_after_their_grace_period(variants, tmp_path, monkeypatch):
+    """A version is deleted once it has not been the newest for the retention period
+    (measured from the next version's stamp; the clock is passed in), the newest two are
+    always kept, and what an interrupted publish or the previous layout left is cleaned."""
     bi_dir = tmp_path / "bi"
     versions = bi_dir / bi_publish.VERSIONS
-    results = [publish(variants[0], bi_dir)]
-    leftover = versions / ".19990101T000000000000Z_1999-01-01.partial"
+    grace = dt.timedelta(minutes=15)
+    results = [publish(variants[k % len(variants)], bi_dir, retention=grace) for k in range(5)]
+    names = [result.version for result in results]
+    stamps = [result.published_at for result in results]
+    assert names == sorted(names) and stamps == sorted(stamps)
+    assert not [name for result in results for name in result.removed], "all within grace"
+    assert sorted(entry.name for entry in versions.iterdir()) == [f"v={n}" for n in names]
+
+    leftover = versions / ".partial-99999"
     leftover.mkdir()
     (leftover / "dim_accounts.parquet").write_bytes(b"half")
-    results += [publish(variants[k % len(variants)], bi_dir) for k in range(1, 5)]
-    kept = sorted(entry.name for entry in versions.iterdir())
-    assert kept == [result.version for result in results[-KEEP_VERSIONS:]]
-    assert bi_publish.current_version(bi_dir) == results[-1].version
-    assert os.readlink(bi_dir / "current") == f"versions/{results[-1].version}"
-    assert [name for r in results for name in r.removed] == [r.version for r in results[:2]]
+    legacy = versions / "19990101T000000000000Z_1998-12-31"  # a folder of the old layout
+    legacy.mkdir()
+    (legacy / bi_publish.MANIFEST).write_text("{}")
+
+    def kept() -> list[str]:
+        return sorted(entry.name.removeprefix("v=") for entry in versions.iterdir())
+
+    tick = dt.timedelta(microseconds=1)
+    # versions 0 and 1 stopped being the newest at stamps[1] and stamps[2]
+    removed = bi_publish.prune(bi_dir, retention=grace, now=stamps[2] + grace - tick)
+    assert removed == [legacy.name, names[0]]
+    assert kept() == names[1:]
+    assert bi_publish.prune(bi_dir, retention=grace, now=stamps[2] + grace) == [names[1]]
+    # long after: all but the newest two
+    assert bi_publish.prune(bi_dir, retention=grace, now=stamps[-1] + 10 * grace) == [names[2]]
+    assert kept() == names[-KEEP_VERSIONS:]
+    assert bi_publish.prune(bi_dir, retention=dt.timedelta(0)) == []
+
+    # the setting is the default retention: 0 minutes keeps only the newest two at a publish
+    monkeypatch.setenv("TOUCHLINE_BI_RETENTION_MINUTES", "0")
+    last = publish(variants[0], bi_dir)
+    assert last.removed == [names[3]]
+    assert kept() == [names[4], last.version]
+    assert bi_publish.current_version(bi_dir) == last.version
+    assert os.readlink(bi_dir / "current") == f"versions/v={last.version}"
     manifest = bi_publish.read_manifest(bi_dir)
-    assert manifest["counts"] == results[-1].counts
+    assert manifest["counts"] == last.counts
     assert set(manifest["columns"]) == {*MARTS, PUBLICATION}
+    # a setting that is not a number is named
+    monkeypatch.setenv("TOUCHLINE_BI_RETENTION_MINUTES", "x")
+    with pytest.raises(ValueError, match="TOUCHLINE_BI_RETENTION_MINUTES='x'"):
+        bi_publish.prune(bi_dir, keep=0)
+
+
+def test_a_publication_folder_with_an_equals_sign_is_refused(variants, tmp_path):
+    with pytest.raises(bi_publish.PublishError, match="has '=' in 'a=b'"):
+        publish(variants[0], tmp_path / "a=b" / "bi")
 
 
 def test_the_catalog_is_rewritten_only_when_columns_change(variants, tmp_path):
@@ -294,9 +343,11 @@ def test_the_catalog_is_rewritten_only_when_columns_change(variants, tmp_path):
         result = publish(changed, bi_dir)
         assert result.catalog_rewritten
         assert catalog.stat().st_ino != written
-        # a connection held across a column change still has the old view: it must reconnect
-        with pytest.raises(duckdb.Error, match="altered"):
-            held.execute("select * from dim_accounts").fetchall()
+        # a connection held across a column change keeps the old views: the new version's
+        # rows, without the new column, until it reconnects
+        relation = held.sql("select * from dim_accounts")
+        assert "bi_test_flag" not in relation.columns
+        assert len(relation.fetchall()) == result.counts["dim_accounts"]
     finally:
         held.close()
     with duckdb.connect(str(catalog), read_only=True) as con:
