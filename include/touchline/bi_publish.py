@@ -35,7 +35,6 @@ standard library and the settings; DuckDB is imported by the functions that use 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
@@ -47,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from touchline.config import bi_retention_minutes, duckdb_memory_limit
+from touchline.filelock import held
 
 log = logging.getLogger(__name__)
 
@@ -248,12 +248,8 @@ def _check_columns(columns: dict[str, list[list[str]]]) -> None:
 @contextmanager
 def _publishing(bi_dir: Path) -> Iterator[None]:
     """One publish at a time per folder (a nightly run and a manual publish-marts)."""
-    with open(bi_dir / ".publish.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with held(bi_dir / ".publish.lock"):
+        yield
 
 
 def _mart_schemas(con, warehouse: Path, marts: tuple[str, ...]) -> dict[str, str]:

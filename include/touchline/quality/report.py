@@ -10,7 +10,6 @@ writes its report and no work-list file.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import html
 import json
 import os
@@ -19,6 +18,8 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from touchline import filelock
 
 STEP_ORDER = (
     "extract_crm",
@@ -46,12 +47,8 @@ def report_html(output_dir: Path, run_date: dt.date) -> Path:
 @contextmanager
 def _locked(folder: Path):
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with filelock.held(folder / ".lock"):
+        yield
 
 
 def _write_atomically(path: Path, text: str) -> None:
