@@ -13,8 +13,8 @@ holds instead::
 
 A version is written in a hidden folder and renamed into ``versions/`` whole; stamps sort
 in publishing order. Each view of ``marts.duckdb`` reads ``versions/v=*/<mart>.parquet``
-(one listing of the folder, when the query is planned) and keeps the rows of the newest
-version in that listing (``qualify v = max(v) over ()``). Every file a query names stays
+and keeps the rows of the newest version: a first listing finds the newest stamp, and the
+scan of the rows, joined to it, opens only that version's file. Every file a query names stays
 at its path, unchanged, for the query's life, so a query never fails on a publish and
 always returns one whole version; a connection held open (or pooled) sees the new day on
 its next query. DuckDB opens a Parquet file twice per query (to plan it, then to scan it),
@@ -24,7 +24,7 @@ at the instant of a swap (docs/bi.md: consistency).
 
 A version is deleted once it has not been the newest for ``TOUCHLINE_BI_RETENTION_MINUTES``
 (longer than any BI query), and the newest ``KEEP_VERSIONS`` always stay: after a nightly
-publish the folder holds two versions, and a query scans both. The catalog file is
+publish the folder holds two versions, and a query reads the newest. The catalog file is
 rewritten (to a temporary name, then renamed) only when the marts or their columns change.
 docs/bi.md says how to connect Metabase, Superset and notebooks.
 
@@ -72,7 +72,7 @@ KEEP_VERSIONS = 2  # the newest versions always kept, however old
 _PARTIAL = ".partial-"  # versions/.partial-<pid>: a version being written (never v=*)
 _STAMP = "%Y%m%dT%H%M%S%fZ"
 # what the view's SQL looks like: a catalog written for another layout is rewritten
-_LAYOUT = "versions/v=*, newest per query"
+_LAYOUT = "versions/v=*, newest joined per query"
 ASSET_PREFIX = "touchline_mart_"
 # what the catalog was written for: the views' columns and paths (beside the catalog)
 _CATALOG_SPEC = ".marts.duckdb.json"
@@ -410,19 +410,27 @@ def _catalog_spec(bi_dir: Path, columns: dict[str, list[list[str]]]) -> dict:
 
 
 def view_sql(bi_dir: Path, name: str, columns: list[list[str]]) -> str:
-    """The query of the view of ``name`` (a mart, or ``publication``): one listing of every
-    version's file, of which the rows of the newest version listed are kept.
+    """The query of the view of ``name`` (a mart, or ``publication``): the rows of the
+    newest version, found by a first listing of every version's file.
 
-    The window runs over that one scan, so the version it keeps is one the scan read (a
-    second listing, in a subquery, could see another set of versions and keep none).
+    Two listings: ``newest`` (the newest stamp) and the rows joined to it. DuckDB binds the
+    left side of the join first, so ``newest`` lists the folder no later than the rows'
+    scan does, and the scan's listing holds that version too (a version is never deleted
+    while it may be the newest of a listing: its grace period). The join's filter reaches
+    the rows' scan, which then opens only the newest version's file. A newest side bound
+    second could name a version published between the two listings and keep no row: the
+    concurrent test in ``tests/include/test_bi_publish.py`` publishes exactly there.
     ``union_by_name`` and the casts keep the view's columns those of the newest version
     while an older one, with other columns, is still listed.
     """
-    select = ", ".join(f'cast("{column}" as {kind}) as "{column}"' for column, kind in columns)
+    select = ", ".join(f'cast(t."{column}" as {kind}) as "{column}"' for column, kind in columns)
+    scan = (
+        f"read_parquet('{_sql_path(mart_glob(bi_dir, name))}', hive_partitioning = true, "
+        f"hive_types = {{'{VERSION_COLUMN}': varchar}}, union_by_name = true)"
+    )
     return (
-        f"select {select} from read_parquet('{_sql_path(mart_glob(bi_dir, name))}', "
-        f"hive_partitioning = true, hive_types = {{'{VERSION_COLUMN}': varchar}}, "
-        f"union_by_name = true) qualify {VERSION_COLUMN} = max({VERSION_COLUMN}) over ()"
+        f"select {select} from (select max({VERSION_COLUMN}) as newest from {scan}) as n "
+        f"join {scan} as t on t.{VERSION_COLUMN} = n.newest"
     )
 
 

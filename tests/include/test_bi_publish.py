@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fsspec.implementations.local import LocalFileSystem
 
 from touchline import bi_publish
 from touchline.bi_publish import CATALOG, KEEP_VERSIONS, MARTS, PUBLICATION, publish
@@ -240,6 +241,51 @@ def test_readers_never_fail_and_see_one_complete_version_while_publishing(
     assert len({record["iteration"] for record in catalog_reads}) > 2 * len(published)
     # nothing was deleted under the reader (every version is within its grace period)
     assert not [name for result in published for name in result.removed]
+
+
+class _PublishOnFirstListing(LocalFileSystem):
+    """The local disk under ``racing://``, on which a publish lands right after the first
+    listing a query makes: between the view's two listings of the versions."""
+
+    protocol = "racing"
+    root_marker = "/"
+
+    def __init__(self, land, **kwargs):
+        super().__init__(**kwargs)
+        self.land = land
+        self.listings: list[str] = []
+
+    def glob(self, path, **kwargs):
+        found = super().glob(path, **kwargs)
+        self.listings.append(path)
+        if len(self.listings) == 1:
+            self.land()
+        return found
+
+
+def test_a_publish_between_the_views_two_listings_still_gives_one_whole_version(variants, tmp_path):
+    """Each view lists the versions twice (the newest stamp, then the rows). A version that
+    lands between the two must not leave the query with no rows: it returns the version the
+    first listing saw as newest, whole."""
+    bi_dir = tmp_path / "bi"
+    older = publish(variants[0], bi_dir).version
+    newer = publish(variants[1], bi_dir).version
+    expected = fingerprints(bi_dir, older)
+    columns = json.loads((bi_dir / bi_publish._CATALOG_SPEC).read_text())["views"]
+    arriving = tmp_path / "arriving"
+    arriving.mkdir()
+    newer_dir = bi_publish.version_dir(bi_dir, newer)
+    for mart in MARTS:
+        newer_dir.rename(arriving / newer_dir.name)
+        disk = _PublishOnFirstListing(lambda: (arriving / newer_dir.name).rename(newer_dir))
+        sql = bi_publish.view_sql(bi_dir, mart, columns[mart])
+        sql = sql.replace(f"'{bi_dir}", f"'{disk.protocol}://{bi_dir}")
+        with duckdb.connect() as con:
+            con.register_filesystem(disk)
+            read = list(con.execute(FINGERPRINT.format(source=f"({sql})")).fetchone())
+        assert len(disk.listings) == 2, disk.listings
+        assert newer_dir.is_dir(), "the publish did not land between the listings"
+        assert read == expected[mart], f"{mart}: read {read}, the older version is {expected[mart]}"
 
 
 def test_a_pooled_connection_and_a_new_one_see_the_new_day(variants, tmp_path):
