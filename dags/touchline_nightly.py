@@ -13,13 +13,16 @@ catalog of views (`publish_marts`, whose outlets are the Assets `touchline_mart_
 so downstream DAGs and dashboard refreshes can be scheduled on them); writes the work
 lists; and sends them to each destination this deployment configures (`send_*`: files,
 CRM tasks, Slack, email automation, webhook; one skips when its settings are absent),
-through the export ledger, so each item arrives once.
+through the export ledger, so each item arrives once. Beside the sends, `write_report`
+writes the run report (health bands and tiers over time, CSM capacity, the backtest) from
+the published warehouse; nothing waits for it, so its failure holds back no list or send.
 
 Paths come from the run's params (defaults: `TOUCHLINE_*` environment variables); the run
 date is the logical date. Bad input fails its task at once with a message naming the file,
 line, column and value, or the dataset, expectation, observed value and offending ids; the
 published warehouse and work lists stay as they were. Every run writes a validation report
-under `<output_dir>/quality/<date>/`.
+under `<output_dir>/quality/<date>/`, and a run that publishes its warehouse a run report
+under `<output_dir>/report/<date>/`.
 
 A task that fails for good posts a notice to Slack, and a run not finished
 `TOUCHLINE_LISTS_DEADLINE_MINUTES` after it was queued raises a deadline alert, both on the
@@ -100,7 +103,9 @@ def touchline_nightly():
     for_bi = task(pipeline.publish_marts, task_id="publish_marts", outlets=marts)()
     exported = task(pipeline.export_worklists, task_id="export_worklists")()
     sent = [task(pipeline.send_to, task_id=f"send_{name}")(name) for name in DESTINATIONS]
+    reported = task(pipeline.write_report, task_id="write_report")()
     [*landed, readback] >> checked >> built >> published >> exported >> sent
+    exported >> reported
     published >> for_bi
 
 

@@ -237,3 +237,34 @@ def publish_marts() -> dict:
     summary = {**result.as_dict(), "run": run_date.isoformat()}
     log.info("published the marts for BI: %s", summary)
     return summary
+
+
+def write_report() -> dict:
+    """Write the run report from the published warehouse (docs/report.md).
+
+    After the work lists, beside the sends: nothing waits for it, so a failed report never
+    holds back a list or a send, while its task fails and the failure notice names it. A
+    report that cannot be written from the warehouse fails at once (no retry helps); the
+    run summary says why, and ``touchline report --date D`` writes it again. A past date's
+    run skips it: the published warehouse holds a newer day, whose report stays as it is.
+    """
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from touchline import report, warehouse
+
+    run_date, paths = run_context()
+    if warehouse.is_past_date(paths, run_date):
+        published = warehouse.published_date(paths.warehouse)
+        raise AirflowSkipException(
+            f"{run_date} is older than the published day {published}: the report of "
+            f"{run_date} stays as its own night wrote it"
+        )
+    try:
+        written = report.write(paths.warehouse, paths.output_dir, run_date)
+    except report.ReportError as exc:
+        report.record_failure(paths.output_dir, run_date, exc)
+        raise AirflowFailException(str(exc)) from exc
+    except Exception as exc:
+        report.record_failure(paths.output_dir, run_date, exc)
+        raise
+    return written.as_dict()

@@ -47,6 +47,12 @@ def print_summary(run_dir: Path, warehouse: Path | None = None) -> None:
         report = (run_dir / quality["report"]).resolve()
         print(f"Data quality:    {quality['status']} ({report})")
         _print_warnings(run_dir / quality.get("report_json", ""))
+    run_report = summary.get("run_report")
+    if run_report:
+        written = (run_dir / run_report["report"]).resolve()
+        print(f"Run report:      {run_report['status']} ({written})")
+        if run_report.get("error"):
+            print(f"  {run_report['error']}")
     if warehouse is not None:
         print(f"Warehouse:       {warehouse}")
     print_past_date(run_dir)

@@ -35,7 +35,7 @@ def test_nightly_shape(dagbag):
     gates = {"gate_before_load", "gate_before_export"}
     sends = {f"send_{name}" for name in ("files", "crm", "slack", "email", "webhook")}
     others = {"wait_for_drop", "read_crm_completions", "build_warehouse", "export_worklists"}
-    others |= {"publish_marts"}
+    others |= {"publish_marts", "write_report"}
     assert set(dag.task_ids) == extracts | gates | sends | others
     build = dag.get_task("build_warehouse")
     # the extracts run in parallel once the drop is there: none depends on another
@@ -58,6 +58,11 @@ def test_nightly_shape(dagbag):
     # every destination is sent to after the work lists are written, independently
     for task_id in sends:
         assert dag.get_task(task_id).upstream_task_ids == {"export_worklists"}
+    # the run report comes after the work lists and nothing waits for it: a report that
+    # fails holds back no list and no send
+    reported = dag.get_task("write_report")
+    assert reported.upstream_task_ids == {"export_worklists"}
+    assert reported.downstream_task_ids == set()
     # the one writer to the DuckDB file, and the publish of the build after its gate
     assert build.pool == WAREHOUSE_POOL
     assert dag.get_task("gate_before_export").pool == WAREHOUSE_POOL

@@ -19,7 +19,7 @@ from touchline.config import DAG_ID, REPO_ROOT
 
 DAG_FILE = REPO_ROOT / "dags" / f"{DAG_ID}.py"
 # what the tasks use and a parse must not load (none of them comes with airflow.sdk)
-HEAVY = ("great_expectations", "pandas", "dbt", "duckdb", "pyarrow", "numpy")
+HEAVY = ("great_expectations", "pandas", "dbt", "duckdb", "pyarrow", "numpy", "matplotlib")
 MARK = "--- the DAG file from here ---"
 
 PARSE = f"""

@@ -79,6 +79,15 @@ def forget(output_dir: Path, run_date: dt.date, steps: Iterable[str]) -> None:
         _render(folder, run_date)
 
 
+def refresh(output_dir: Path, run_date: dt.date) -> None:
+    """Render the date's report again from its parts: the run report now exists to link."""
+    folder = report_dir(output_dir, run_date)
+    if not (folder / "parts").is_dir():
+        return
+    with _locked(folder):
+        _render(folder, run_date)
+
+
 def _parts(folder: Path) -> list[dict[str, Any]]:
     found = {}
     for path in (folder / "parts").glob("*.json"):
@@ -105,8 +114,19 @@ def _render(folder: Path, run_date: dt.date) -> None:
         "rendered_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "steps": parts,
     }
+    run_report = _run_report(folder, run_date)
+    if run_report is not None:
+        report["run_report"] = run_report
     _write_atomically(folder / "report.json", json.dumps(report, indent=2) + "\n")
     _write_atomically(folder / "report.html", render_html(report))
+
+
+def _run_report(folder: Path, run_date: dt.date) -> str | None:
+    """The run report of the date (``touchline.report``), relative to this folder, if written."""
+    from touchline.report import report_html as run_report_html
+
+    path = run_report_html(folder.parent.parent, run_date)
+    return os.path.relpath(path, folder) if path.exists() else None
 
 
 # -- HTML ----------------------------------------------------------------------------------
@@ -207,6 +227,12 @@ def render_html(report: dict[str, Any]) -> str:
         f"<h1>Data quality for {e(report['run_date'])} {_badge(report['status'])}</h1>",
         f'<p class="muted">Rendered {e(report["rendered_at"])}. Severity <b>fail</b> stops the '
         "run at its gate; <b>warn</b> is recorded and the run goes on.</p>",
+        (
+            f'<p>The <a href="{e(report["run_report"])}">run report</a> of this date: health '
+            "bands and tiers over time, CSM capacity, the touch model's metrics.</p>"
+            if report.get("run_report")
+            else ""
+        ),
         "<table><tr><th>step</th><th>status</th><th class=num>rows</th>"
         "<th class=num>seconds</th><th>failed / warned</th></tr>",
     ]
