@@ -261,6 +261,20 @@ def cmd_publish_marts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from touchline.report import ReportError, write
+
+    _adopt_demo_settings(args)
+    paths = _paths(args)
+    try:
+        written = write(paths.warehouse, paths.output_dir, args.date)
+    except ReportError as exc:
+        print(f"touchline report: {exc}", file=sys.stderr)
+        return 1
+    print(f"Run report:      {written.html}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="touchline",
@@ -394,6 +408,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="the publication folder (default $TOUCHLINE_BI_DIR, else $TOUCHLINE_HOME/bi)",
     )
     publish_marts.set_defaults(handler=cmd_publish_marts)
+
+    report = commands.add_parser(
+        "report", help="write a run date's run report from the published warehouse"
+    )
+    report.add_argument("--date", type=_date, required=True, help="the run date YYYY-MM-DD")
+    report.add_argument("--output-dir", type=Path, help="the output folder (default ./output)")
+    report.add_argument("--warehouse", type=Path, help="the published DuckDB warehouse file")
+    report.set_defaults(handler=cmd_report)
 
     doctor = commands.add_parser(
         "doctor",

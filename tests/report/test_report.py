@@ -351,6 +351,23 @@ def test_the_nightly_step_writes_it_skips_a_past_date_and_fails_at_once(
     assert entry["status"] == "failed" and "no published warehouse" in entry["error"]
 
 
+def test_the_command_writes_it_again(report_warehouses, tmp_path, monkeypatch, capsys):
+    from touchline import cli
+
+    run_date, copies = report_warehouses
+    monkeypatch.setenv("TOUCHLINE_HOME", str(tmp_path / "home"))
+    output = tmp_path / "output"
+    args = ["report", "--date", run_date.isoformat(), "--output-dir", str(output)]
+    assert cli.main([*args, "--warehouse", str(copies["built"])]) == 0
+    html = report.report_html(output, run_date)
+    assert f"Run report:      {html}" in capsys.readouterr().out
+    assert html.exists() and report.report_json(output, run_date).exists()
+
+    other = dt.date(2026, 1, 1).isoformat()
+    assert cli.main(["report", "--date", other, "--warehouse", str(copies["built"])]) == 1
+    assert f"touchline report: the published warehouse holds {run_date}" in capsys.readouterr().err
+
+
 def test_importing_the_package_loads_neither_duckdb_nor_matplotlib():
     code = (
         "import sys, touchline.report, touchline.report.page; "
