@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: help setup demo demo-push demo-api dev-servers bench test lint format docs clean
+.PHONY: help setup browser demo demo-push demo-api dev-servers bench test lint format docs clean
 
 help:
 	@echo "make demo    generate demo data and run the nightly DAG through Airflow"
@@ -15,6 +15,7 @@ help:
 	@echo "make dev-servers  run the local API servers in the foreground (prints their env vars)"
 	@echo "make bench   benchmark the small and medium scales (bench/results/)"
 	@echo "make test    run the test suite"
+	@echo "make browser install Debian's chromium for the run report's browser test (make test does)"
 	@echo "make lint    ruff check and format check; sqlfluff over the dbt models and tests"
 	@echo "make docs    write docs/input-layout.md again from include/touchline/schema.py"
 	@echo "make clean   remove generated data, outputs and the local Airflow home"
@@ -41,8 +42,16 @@ bench: $(STAMP)
 dev-servers: $(STAMP)
 	$(BIN)/touchline dev-servers
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+# Debian's chromium (and a font for its text), which the run report's browser test drives
+# (tests/report/test_report_browser.py); without root or apt that test skips, saying why
+browser:
+	@command -v chromium >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends chromium fonts-dejavu-core; \
+	} || echo "make browser: could not install chromium; the run report's browser test will skip"
 
 # sqlfluff's dbt templater compiles every model: on an empty warehouse of its own, as of a
 # fixed date (the models' introspective queries fall back when nothing is built)
