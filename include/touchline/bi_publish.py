@@ -60,7 +60,13 @@ MARTS = (
     "automation_queue",
     "csm_capacity",
     "touch_model_metrics",
+    "health_backtest_by_segment",
+    "health_backtest_metrics",
+    "health_backtest_lead_times",
 )
+# marts that stay in the warehouse: the backtest's rows are every account-day of the
+# history again (the BI copy holds their aggregates, and fct_account_health_daily)
+NOT_PUBLISHED = ("fct_account_outcomes_daily",)
 PUBLICATION = "publication"  # the view (and Parquet file) saying what is published
 CATALOG = "marts.duckdb"
 CURRENT = "current"

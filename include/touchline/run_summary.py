@@ -54,8 +54,27 @@ def print_summary(run_dir: Path, warehouse: Path | None = None) -> None:
         if run_report.get("error"):
             print(f"  {run_report['error']}")
     if warehouse is not None:
+        _print_backtest(warehouse)
         print(f"Warehouse:       {warehouse}")
     print_past_date(run_dir)
+
+
+def _print_backtest(warehouse: Path) -> None:
+    """The health score's backtest, a line per horizon (touchline backtest prints it all)."""
+    import duckdb
+
+    from touchline.backtest import read, summary_lines
+
+    try:
+        backtest = read(warehouse)
+    except (duckdb.Error, OSError) as exc:
+        print(f"Health backtest: not read from {warehouse}: {exc}")
+        return
+    if backtest is None:
+        return
+    print("Health backtest (touchline backtest for every figure):")
+    for line in summary_lines(backtest):
+        print(f"  {line}")
 
 
 def _print_warnings(report_json: Path) -> None:

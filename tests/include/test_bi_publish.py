@@ -439,7 +439,9 @@ def test_a_missing_warehouse_is_named(tmp_path):
 
 def test_the_mart_list_is_the_marts_folder():
     models = {path.stem for path in (REPO_ROOT / "dbt_project/models/marts").rglob("*.sql")}
-    assert set(MARTS) == models, "update touchline.bi_publish.MARTS to the marts folder"
+    published = models - set(bi_publish.NOT_PUBLISHED)
+    assert set(MARTS) == published, "update touchline.bi_publish.MARTS to the marts folder"
+    assert set(bi_publish.NOT_PUBLISHED) <= models
 
 
 def test_importing_the_module_loads_no_duckdb():
