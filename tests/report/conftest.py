@@ -1,5 +1,7 @@
 """Warehouses for the run report's tests: the dbt-built one of tests/conftest.py, copied,
-without the evidence marts and with them filled by hand (nulls and notes included)."""
+without the evidence marts and with them filled by hand (nulls and notes included): the
+backtest's in the columns of dbt_project/models/marts/evidence, the plays' and experiments'
+in the shapes those marts are planned with."""
 
 from __future__ import annotations
 
@@ -19,30 +21,33 @@ WITHHELD_ARM = "Too few accounts in this arm (12) to judge."
 VERDICT = "The 60-day renewal call lowers churn: the intervals of the two arms do not overlap."
 
 SEGMENTS = [
-    # horizon_days, segment_kind, segment, segment_order, account_days, accounts,
-    # churned_account_days, churn_rate, mean_score, note
-    (30, "band", "red", 1, 4200, 140, 63, 0.015, 38.2, None),
-    (30, "band", "yellow", 2, 3900, 130, 12, 0.0031, 64.0, None),
-    (30, "band", "green", 3, 1100, 37, 2, None, 84.5, WITHHELD_RATE),
-    (90, "band", "red", 1, 4200, 140, 504, 0.12, 38.2, None),
-    (90, "band", "yellow", 2, 3900, 130, 195, 0.05, 64.0, None),
-    (90, "band", "green", 3, 1100, 37, 41, 0.0375, 84.5, None),
-    (90, "tier", "high", 1, 840, 28, 17, 0.02, 70.1, None),
-    (90, "tier", "medium", 2, 1200, 40, 72, 0.06, 61.0, None),
-    (90, "tier", "low", 3, 1590, 53, 143, 0.09, 55.3, None),
-    (90, "tier", "tech", 4, 870, 29, 2, None, 49.9, WITHHELD_RATE),
+    # horizon_days, segment_kind, segment, segment_order, account_days, churned_account_days,
+    # churned_accounts, churn_rate, mean_score, note
+    (30, "band", "red", 1, 4200, 63, 9, 0.015, 38.2, None),
+    (30, "band", "yellow", 2, 3900, 12, 3, 0.0031, 64.0, None),
+    (30, "band", "green", 3, 1100, 2, 2, None, 84.5, WITHHELD_RATE),
+    (90, "band", "red", 1, 4200, 504, 21, 0.12, 38.2, None),
+    (90, "band", "yellow", 2, 3900, 195, 9, 0.05, 64.0, None),
+    (90, "band", "green", 3, 1100, 41, 5, 0.0375, 84.5, None),
+    (90, "tier", "high", 1, 840, 17, 5, 0.02, 70.1, None),
+    (90, "tier", "medium", 2, 1200, 72, 6, 0.06, 61.0, None),
+    (90, "tier", "low", 3, 1590, 143, 9, 0.09, 55.3, None),
+    (90, "tier", "tech", 4, 870, 2, 2, None, 49.9, WITHHELD_RATE),
     *[
-        (90, "score_decile", str(n), n, 920, 31, 0, round(0.2 - 0.018 * n, 4), 10.0 * n, None)
-        for n in range(1, 11)
+        (90, "score_decile", f"{10 * n}-{10 * n + 9}", n, 920, 0, 0,
+         round(0.2 - 0.018 * n, 4), 10.0 * n + 5, None)
+        for n in range(10)
     ],
-]
+]  # fmt: skip
 METRICS = [
-    # horizon_days, score_name, observations, churn_count, auc, lift_red_over_green,
-    # precision_at_k, k, red_churn_rate, green_churn_rate, median_lead_time_days, note
-    (30, "health", 9200, 3, None, None, None, 50, None, None, None, WITHHELD_METRICS),
-    (90, "health", 9200, 27, 0.7412, 3.2, 0.31, 50, 0.12, 0.0375, 41.0, None),
-    (90, "usage", 9200, 27, 0.6633, 2.1, 0.22, 50, 0.09, 0.043, None, None),
-]
+    # horizon_days, score_name, observations, churned_account_days, churned_accounts, auc, k,
+    # precision_at_k, churn_rate, red_churn_rate, green_churn_rate, lift_red_over_green,
+    # churners_red_before_share, median_lead_time_days, note
+    (30, "health", 9200, 77, 3, None, None, None, None, None, None, None, None, None,
+     WITHHELD_METRICS),
+    (90, "health", 9200, 740, 27, 0.7412, 920, 0.31, 0.08, 0.12, 0.0375, 3.2, 0.81, 41.0, None),
+    (90, "usage", 9200, 740, 27, 0.6633, 920, 0.22, 0.08, None, None, None, None, None, None),
+]  # fmt: skip
 OUTCOMES = [
     # touchpoint, outcome_group, occurrences, accounts, health_change_30d_mean,
     # health_change_90d_mean, churn_rate_90d, note
@@ -67,15 +72,16 @@ EXPERIMENTS = [
 SHAPES = {
     "health_backtest_by_segment": (
         "horizon_days integer, segment_kind varchar, segment varchar, segment_order integer, "
-        "account_days bigint, accounts bigint, churned_account_days bigint, churn_rate double, "
-        "mean_score double, note varchar",
+        "account_days bigint, churned_account_days bigint, churned_accounts bigint, "
+        "churn_rate double, mean_score double, note varchar",
         SEGMENTS,
     ),
     "health_backtest_metrics": (
-        "horizon_days integer, score_name varchar, observations bigint, churn_count bigint, "
-        "auc double, lift_red_over_green double, precision_at_k double, k integer, "
-        "red_churn_rate double, green_churn_rate double, median_lead_time_days double, "
-        "note varchar",
+        "horizon_days integer, score_name varchar, observations bigint, "
+        "churned_account_days bigint, churned_accounts bigint, auc double, k bigint, "
+        "precision_at_k double, churn_rate double, red_churn_rate double, "
+        "green_churn_rate double, lift_red_over_green double, "
+        "churners_red_before_share double, median_lead_time_days double, note varchar",
         METRICS,
     ),
     "touchpoint_outcomes": (

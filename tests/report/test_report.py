@@ -205,6 +205,7 @@ def test_the_sections_to_come_appear_with_their_marts(with_evidence):
     backtest = page.section_text("backtest")
     assert "Within 90 days: red accounts churned at 12.0% against 3.8% for green" in backtest
     assert "a lift of 3.20x; an AUC of 0.74" in backtest
+    assert "81% of churned accounts were red before" in backtest
     assert "a median 41 days before" in backtest
     plays = page.section_text("plays")
     assert f"Verdict: {VERDICT}" in plays
@@ -221,6 +222,8 @@ def test_a_withheld_figure_prints_its_note_never_a_number(with_evidence):
     assert "no figure is shown" in sentence and WITHHELD_METRICS.rstrip(".") in sentence
     assert "AUC of" not in sentence and "lift of" not in sentence
     assert WITHHELD_RATE in backtest and WITHHELD_OUTCOME in plays and WITHHELD_ARM in plays
+    # a row whose every figure is withheld is named in a sentence, not tabled
+    assert f"Every figure withheld for 1 row (30 days; health): {WITHHELD_METRICS}" in backtest
     # each null figure's cell says withheld
     cells = re.findall(r'<td class="withheld">([^<]*)</td>', with_evidence["page"])
     assert cells and set(cells) <= {"withheld", "no data"}

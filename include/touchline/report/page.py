@@ -6,7 +6,7 @@ Sections, each with an id the table of contents and docs/report.md link to:
 - ``bands``, ``tiers``: the share of accounts per health band and per tier, each day;
 - ``capacity``: each CSM's hours needed against their capacity, the overloaded marked;
 - ``metrics``: the touch model's metrics per tier against their targets;
-- ``backtest``: churn by band, tier and score decile per horizon, AUC, lift, lead time
+- ``backtest``: churn by band, tier and ten-point score bucket per horizon, AUC, lift, lead time
   (``health_backtest_by_segment``, ``health_backtest_metrics``);
 - ``plays``: touchpoints completed against due and not done, and the A/B results
   (``touchpoint_outcomes``, ``experiment_results``).
@@ -58,6 +58,8 @@ svg.chart { display: block; max-width: 100%; height: auto }
 .over { color: #cf222e; font-weight: 600 } .figures { display: flex; flex-wrap: wrap;
         gap: .5em 2.5em } .figures div b { display: block; font-size: 1.4em }
 nav ol { columns: 2; padding-left: 1.2em } code { font-size: .9em }
+.wide { overflow-x: auto; max-width: 100% } td { min-width: 3em }
+.withheld-rows { color: #57606a }
 """
 
 
@@ -108,10 +110,11 @@ def _cell(text: str | None, *, numeric: bool = True, withheld: str = "withheld")
 
 
 def _table(header: Sequence[str], rows: Sequence[str], numeric_from: int = 1) -> str:
+    """A table in a box of the page's width that scrolls sideways when the table is wider."""
     cells = "".join(
         f"<th{' class=num' if n >= numeric_from else ''}>{e(h)}</th>" for n, h in enumerate(header)
     )
-    return f"<table><tr>{cells}</tr>{''.join(rows)}</table>"
+    return f'<div class="wide"><table><tr>{cells}</tr>{"".join(rows)}</table></div>'
 
 
 def _missing(mart: str, what: str) -> str:
@@ -438,7 +441,14 @@ def _metrics(figures: Figures) -> str:
                 cells.append(f'<td class="num over">{e(value)} (below)</td>')
             else:
                 cells.append(_cell(value))
-        target = " / ".join(_metric_value(metric, t) or "" for t in sorted(targets)) or ""
+        if len(targets) > 1:  # a target per tier: name each
+            target = ", ".join(
+                f"{tier} {_metric_value(metric, per_tier[tier]['target'])}"
+                for tier in columns
+                if tier in per_tier and per_tier[tier].get("target") is not None
+            )
+        else:
+            target = "".join(_metric_value(metric, t) or "" for t in targets)
         label = f"<th>{e(metric.replace('_', ' '))}</th>"
         table_rows.append(f"<tr>{label}{''.join(cells)}{_cell(target)}</tr>")
     out.append(_table(["metric", *columns, "target"], table_rows))
@@ -455,18 +465,36 @@ class Column:
     header: str
     format: Callable[[Any], str | None]
     numeric: bool = True
+    role: str = "figure"  # key: names the row; count: never withheld; figure: may be null
+
+
+def key(name: str, header: str, format: Callable[[Any], str | None], numeric=False) -> Column:
+    return Column(name, header, format, numeric=numeric, role="key")
+
+
+def tally(name: str, header: str) -> Column:
+    return Column(name, header, count, role="count")
 
 
 def _evidence_table(
     rows: Sequence[dict[str, Any]], columns: Sequence[Column], present: Sequence[str]
 ) -> str:
     """The rows under the columns the mart has; a null figure is 'withheld', the row's note
-    says why (and a null with no note is 'no data')."""
+    says why (and a null with no note is 'no data').
+
+    Rows whose every figure is withheld are not tabled: a sentence per note names them.
+    """
     shown = [c for c in columns if c.name in present]
+    keys = [c for c in shown if c.role == "key"]
+    figures = [c for c in shown if c.role == "figure"]
     has_note = "note" in present
     header = [c.header for c in shown] + (["note"] if has_note else [])
     body = []
+    withheld: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
+        if figures and row.get("note") and all(row.get(c.name) is None for c in figures):
+            withheld.setdefault(row["note"], []).append(row)
+            continue
         why = "withheld" if row.get("note") else "no data"
         cells = []
         for column in shown:
@@ -476,7 +504,24 @@ def _evidence_table(
         if has_note:
             cells.append(f"<td>{e(row.get('note') or '')}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
-    return _table(header, body, numeric_from=len(header))  # cells carry their own alignment
+    out = [_table(header, body, numeric_from=len(header))] if body else []
+    for note, held in withheld.items():
+        named = []
+        for column in keys:
+            values = list(dict.fromkeys(column.format(row.get(column.name)) for row in held))
+            named.append(", ".join(str(v) for v in values))
+        where = "; ".join(n for n in named if n)
+        out.append(
+            f'<p class="withheld-rows">Every figure withheld for {len(held)} row'
+            f"{'s' if len(held) != 1 else ''} ({e(where)}): {e(_sentence(note))}</p>"
+        )
+    return "".join(out)
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _text(value: Any) -> str:
@@ -524,32 +569,36 @@ def _segment_chart(
         by_horizon = {f"{h} days": [rates.get((h, s)) for s in segments] for h in horizons}
         return charts.lines(
             chart_id, title, [str(s) for s in segments], by_horizon, "churn rate",
-            "health score decile (lowest scores first)",
+            "health score bucket (lowest scores first)",
         )  # fmt: skip
     return charts.grouped_bars(chart_id, title, groups, series, "churn rate")
 
 
 SEGMENT_COLUMNS = [
-    Column("horizon_days", "horizon", _horizon),
-    Column("segment", "segment", _text, numeric=False),
-    Column("account_days", "account-days", count),
-    Column("accounts", "accounts", count),
-    Column("churned_accounts", "churned accounts", count),
-    Column("churned_account_days", "account-days before a churn", count),
+    key("horizon_days", "horizon", _horizon, numeric=True),
+    key("segment", "segment", _text),
+    tally("account_days", "account-days"),
+    tally("accounts", "accounts"),
+    tally("churned_account_days", "churned account-days"),
+    tally("churned_accounts", "churned accounts"),
     Column("churn_rate", "churn rate", pct),
     Column("mean_score", "mean score", lambda v: number(v, 1)),
 ]
 METRIC_COLUMNS = [
-    Column("horizon_days", "horizon", _horizon),
-    Column("score_name", "score", _text, numeric=False),
-    Column("observations", "observations", count),
-    Column("churn_count", "churns", count),
+    key("horizon_days", "horizon", _horizon, numeric=True),
+    key("score_name", "score", _text),
+    tally("observations", "account-days"),
+    tally("churned_account_days", "churned account-days"),
+    tally("churned_accounts", "churned accounts"),
+    tally("churn_count", "churns"),
+    Column("churn_rate", "churn rate", pct),
     Column("auc", "AUC", lambda v: number(v, 2)),
-    Column("lift_red_over_green", "lift red over green", times),
+    Column("k", "k lowest", count),
+    Column("precision_at_k", "churn rate of the k lowest", pct),
     Column("red_churn_rate", "red churn rate", pct),
     Column("green_churn_rate", "green churn rate", pct),
-    Column("precision_at_k", "precision at k", pct),
-    Column("k", "k", count),
+    Column("lift_red_over_green", "lift red over green", times),
+    Column("churners_red_before_share", "churners red before", pct),
     Column("median_lead_time_days", "median lead time", days),
 ]
 
@@ -569,14 +618,19 @@ def _headline_sentence(row: dict[str, Any]) -> str:
         bits.append(f"a lift of {times(lift)}")
     if row.get("auc") is not None:
         bits.append(f"an AUC of {number(row['auc'], 2)}")
+    if row.get("churners_red_before_share") is not None:
+        bits.append(
+            f"{pct(row['churners_red_before_share'], 0)} of churned accounts were red before"
+        )
     if row.get("median_lead_time_days") is not None:
         bits.append(
             f"churned accounts were red a median {days(row['median_lead_time_days'])} before"
         )
     text = f"Within {horizon} days: " + ("; ".join(bits) if bits else "no figure is shown")
+    text = _sentence(text)
     if row.get("note"):
-        text += f". {row['note']}"
-    return f"<li>{e(text.rstrip('.'))}.</li>"
+        text += f" {_sentence(row['note'])}"
+    return f"<li>{e(text)}</li>"
 
 
 def _backtest(figures: Figures) -> tuple[str, str]:
@@ -586,7 +640,7 @@ def _backtest(figures: Figures) -> tuple[str, str]:
         '<section id="backtest"><h2>Does the health score predict churn? The backtest</h2>',
         "<p>Each past day's scores are set against what happened next: the share of "
         "account-days followed by a churn within each horizon, by the band, tier and score "
-        "decile the account had that day. A score that works shows red churning far more "
+        "bucket the account had that day. A score that works shows red churning far more "
         "than green (the lift), ranks churners first (AUC: 0.5 is chance, 1 perfect) and "
         "turns red well before the churn (the lead time). A figure withheld for too few "
         "churns says so instead of showing a number.</p>",
@@ -598,6 +652,14 @@ def _backtest(figures: Figures) -> tuple[str, str]:
         out.append(_empty("health_backtest_metrics"))
     else:
         present = figures.evidence_columns["health_backtest_metrics"]
+        metrics = sorted(
+            metrics,
+            key=lambda r: (
+                r.get("horizon_days") or 0,
+                r.get("score_name") != "health",
+                str(r.get("score_name")),
+            ),
+        )
         health = [row for row in metrics if row.get("score_name", "health") == "health"]
         if health:
             out.append("<h3>The health score in brief</h3><ul>")
@@ -607,17 +669,26 @@ def _backtest(figures: Figures) -> tuple[str, str]:
         out.append(_evidence_table(metrics, METRIC_COLUMNS, present))
     if segments is None:
         out.append(
-            _missing("health_backtest_by_segment", "the churn rate per band, tier and score decile")
+            _missing("health_backtest_by_segment", "the churn rate per band, tier and score bucket")
         )
     elif not segments:
         out.append(_empty("health_backtest_by_segment"))
     else:
         present = figures.evidence_columns["health_backtest_by_segment"]
+        segments = sorted(
+            segments,
+            key=lambda r: (
+                r.get("horizon_days") or 0,
+                str(r.get("segment_kind")),
+                r.get("segment_order") if r.get("segment_order") is not None else 0,
+                str(r.get("segment")),
+            ),
+        )
         missing = _needs(present, "horizon_days", "segment_kind", "segment", "churn_rate")
         kinds = [
             ("band", BAND_ORDER, "Churn rate by health band"),
             ("tier", TIER_ORDER, "Churn rate by tier"),
-            ("score_decile", (), "Churn rate by health score decile"),
+            ("score_decile", (), "Churn rate by health score, in ten-point buckets"),
         ]
         known = {kind for kind, _, _ in kinds}
         for kind, order, title in kinds:
@@ -645,10 +716,10 @@ def _backtest(figures: Figures) -> tuple[str, str]:
 
 
 OUTCOME_COLUMNS = [
-    Column("touchpoint", "touchpoint", _text, numeric=False),
-    Column("outcome_group", "outcome", lambda v: str(v).replace("_", " "), numeric=False),
-    Column("occurrences", "occurrences", count),
-    Column("accounts", "accounts", count),
+    key("touchpoint", "touchpoint", _text),
+    key("outcome_group", "outcome", lambda v: str(v).replace("_", " ")),
+    tally("occurrences", "occurrences"),
+    tally("accounts", "accounts"),
     Column("health_change_30d_mean", "health change in 30 days", signed),
     Column("health_change_90d_mean", "health change in 90 days", signed),
     Column("churn_rate_90d", "churn within 90 days", pct),
