@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import json
+import re
 import shutil
 
 import pytest
@@ -53,6 +55,7 @@ def nightly(tmp_path_factory, small_drop):
         "date": run_date,
         "args": args,
         "env": env,
+        "printed": completed.stdout,
     }
 
 
@@ -102,6 +105,35 @@ def test_automation_queue_and_accounts_follow_the_contract(nightly):
     ) as f:
         assert len(ids) == sum(1 for _ in csv.DictReader(f))
     assert {a["tier"] for a in accounts} == {"high", "medium", "low", "tech"}
+
+
+def test_the_run_report_is_written_and_linked_from_the_run(nightly):
+    """The nightly DAG writes the run report beside the quality report; the run summary and
+    the printed summary name it, it and the quality report link to each other, and
+    ``touchline report`` writes it again from the published warehouse."""
+    day = nightly["date"].isoformat()
+    day_dir, output = nightly["output"] / day, nightly["output"]
+    html = output / "report" / day / "report.html"
+    entry = json.loads((day_dir / "run_summary.json").read_text())["run_report"]
+    assert entry["status"] == "written"
+    assert (day_dir / entry["report"]).resolve() == html.resolve()
+    assert {entry["sections"][s] for s in ("bands", "tiers", "capacity")} == {"shown"}
+    assert f"Run report:      written ({html.resolve()})" in nightly["printed"]
+
+    quality = output / "quality" / day / "report.html"
+    forth = re.search(r'<a href="([^"]+)">run report</a>', quality.read_text())
+    assert forth and (quality.parent / forth[1]).resolve() == html.resolve()
+    page = html.read_text()
+    back = re.search(r'<a href="([^"]+)">data-quality report of the run</a>', page)
+    assert back and (html.parent / back[1]).resolve() == quality.resolve()
+    assert len(re.findall(r"<svg\b", page)) >= 3 and "<script" not in page
+
+    html.unlink()
+    args = ["report", "--date", day, "--output-dir", str(output)]
+    completed = run_touchline(*args, home=nightly["home"], extra_env=nightly["env"])
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert f"Run report:      {html}" in completed.stdout
+    assert html.exists()
 
 
 def test_rerun_replaces_without_duplicates(nightly):
