@@ -2,14 +2,24 @@
 
 A metadata DB of its own on PostgreSQL, the ``warehouse_writer`` pool of one slot, and the
 api-server, scheduler, dag-processor and triggerer as separate processes. The DAG is
-unpaused and triggered for the drop's last day through the REST API, as an operator or
-another system would, and the checks read what the API reports: the run's state, the tasks
-(whatever the DAG holds: nothing here lists them) and their start and end times.
+unpaused and triggered through the REST API, as an operator or another system would, and
+the checks read what the API reports: the run's state, the tasks (whatever the DAG holds:
+nothing here lists them) and their start and end times.
+
+The night's drop lands late: the run is triggered before its day's folder exists, so
+``wait_for_drop`` defers to the triggerer, and the lists' deadline (one minute here) passes
+while it waits; the scheduler raises the deadline alert and the triggerer posts it to Slack
+(a local Slack server, through the Connection ``touchline_alerts``). Then the folder appears,
+by one rename as a careful writer does it, and the same run goes on to its work lists
+without a retry. The run is then cleared and re-run to the same lists. Last, a drop with a
+bad value fails the gate before load for good, and the failure notice reaches Slack from the
+task's own process.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,20 +28,28 @@ import pytest
 
 from tests.scheduler import stack
 from touchline.config import DAG_ID, WAREHOUSE_POOL
+from touchline.devservers.slack import SlackServer
 
 pytestmark = [pytest.mark.scheduler, pytest.mark.e2e]
 
 # the work-list files of a date (docs/outputs.md); run_summary.json also records timings
 WORKLIST_FILES = ("worklist.csv", "automation_queue.csv", "accounts.csv")
 
+TOKEN = "xoxb-touchline-alerts"
+CHANNEL = "#cs-ops-alerts"
+ALERT_TIMEOUT = 600  # the deadline is 1 minute; the scheduler and triggerer may be slow
+
 
 @dataclass
 class Nightly:
     stack: stack.AirflowStack
     api: stack.Api
+    slack: SlackServer
     run_date: object
     run: dict
     duplicate: object  # the response to a second trigger for the same logical date
+    states_while_waiting: dict[str, str]
+    deadline_alerts: list[dict]
     instances: list[dict]
     output: Path
     root: Path
@@ -42,24 +60,70 @@ class Nightly:
 
 
 @pytest.fixture(scope="module")
-def nightly(request, tmp_path_factory, postgres, small_drop):
+def slack():
+    with SlackServer(token=TOKEN) as server:
+        yield server
+
+
+def _messages(slack: SlackServer, text: str) -> list[dict]:
+    return [m for m in slack.messages() if m["channel"] == CHANNEL and text in m["text"]]
+
+
+@pytest.fixture(scope="module")
+def nightly(request, tmp_path_factory, postgres, small_drop, slack):
     root = tmp_path_factory.mktemp("local-executor")
+    alerts = {"conn_type": "slack", "password": TOKEN, "extra": {"base_url": slack.url + "/api/"}}
+    env = {
+        "TOUCHLINE_DROP_WAIT_MINUTES": str(10**7),  # far past the logical date: it waits
+        "TOUCHLINE_DROP_POLL_SECONDS": "2",
+        "TOUCHLINE_LISTS_DEADLINE_MINUTES": "1",
+        "TOUCHLINE_ALERT_CHANNEL": CHANNEL,
+        "AIRFLOW_CONN_TOUCHLINE_ALERTS": json.dumps(alerts),
+    }
     with stack.running_stack(
-        root, small_drop.out_dir, "LocalExecutor", request.module.__name__
+        root, small_drop.out_dir, "LocalExecutor", request.module.__name__, extra_env=env
     ) as started:
         api = stack.ready_to_trigger(started)
         run_date = small_drop.dates[1]
+        # the day's folder is still on its way when the run is triggered
+        drop = Path(started.env["TOUCHLINE_SOURCE_DIR"])
+        held = root / "arriving"
+        held.mkdir()
+        shutil.move(drop / run_date.isoformat(), held / run_date.isoformat())
+
         response = api.trigger(DAG_ID, run_date)
         assert response.status_code == 200, response.text
         run = response.json()
-        duplicate = api.trigger(DAG_ID, run_date)  # while the first is queued or running
+        duplicate = api.trigger(DAG_ID, run_date)  # while the first is queued or waiting
+
+        def waiting() -> dict[str, str] | None:
+            states = {
+                t["task_id"]: t["state"] for t in api.task_instances(DAG_ID, run["dag_run_id"])
+            }
+            return states if states.get("wait_for_drop") == "deferred" else None
+
+        states = stack.wait_for(
+            waiting, "wait_for_drop to defer", stack.RUN_TIMEOUT, started.check_alive
+        )
+        late_text = f"work lists for {run_date.isoformat()} were not ready by"
+        alerted = stack.wait_for(
+            lambda: _messages(slack, late_text),
+            "the deadline alert in Slack",
+            ALERT_TIMEOUT,
+            started.check_alive,
+            interval=2,
+        )
+        (held / run_date.isoformat()).rename(drop / run_date.isoformat())
         instances = api.wait_for_run(DAG_ID, run["dag_run_id"])
         yield Nightly(
             started,
             api,
+            slack,
             run_date,
             run,
             duplicate,
+            states,
+            alerted,
             instances,
             Path(started.env["TOUCHLINE_OUTPUT_DIR"]),
             root,
@@ -100,6 +164,23 @@ def test_the_work_lists_are_written_for_the_date(nightly):
     assert header.startswith("task_key,run_date,"), header
     quality = nightly.output / "quality" / nightly.run_date.isoformat()
     assert (quality / "report.html").is_file() and (quality / "report.json").is_file()
+
+
+def test_a_late_drop_is_waited_for_not_failed(nightly):
+    waiting = nightly.states_while_waiting
+    started = [t for t, s in waiting.items() if "extract" in t and s in ("running", "success")]
+    assert not started, f"extracts started before the drop arrived: {waiting}"
+    by_task = {t["task_id"]: t for t in nightly.instances}
+    wait = by_task["wait_for_drop"]
+    assert wait["state"] == "success" and wait["try_number"] == 1, wait  # resumed, not retried
+    extracts = by_prefix(nightly.instances, "extract_")
+    assert all(stack.interval(t)[0] >= stack.interval(wait)[1] for t in extracts), stack.timeline(
+        nightly.instances
+    )
+
+
+def test_the_lists_deadline_is_alerted_while_the_run_waits(nightly):
+    assert "is running" in nightly.deadline_alerts[0]["text"], nightly.deadline_alerts
 
 
 def test_the_extracts_ran_in_parallel(nightly):
@@ -148,3 +229,34 @@ def test_clearing_the_run_reruns_it_to_the_same_work_lists(nightly):
     )
     assert not changed, f"the re-run changed {changed} in {nightly.day_dir} (first run: {first})"
     assert not stack.overlapping_pairs(in_pool(rerun, WAREHOUSE_POOL)), stack.timeline(rerun)
+
+
+def test_a_task_failing_for_good_posts_its_error(nightly, small_drop):
+    api, started = nightly.api, nightly.stack
+    day = small_drop.dates[0]
+    accounts = Path(started.env["TOUCHLINE_SOURCE_DIR"]) / day.isoformat() / "accounts.csv"
+    lines = accounts.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    row[header.index("plan")] = "platinum"
+    accounts.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n", encoding="utf-8")
+
+    response = api.trigger(DAG_ID, day)
+    assert response.status_code == 200, response.text
+    run_id = response.json()["dag_run_id"]
+
+    def failed() -> bool:
+        return api.get(f"/dags/{DAG_ID}/dagRuns/{run_id}")["state"] == "failed"
+
+    stack.wait_for(
+        failed, "the run with a bad value to fail", stack.RUN_TIMEOUT, started.check_alive
+    )
+    notice = stack.wait_for(
+        lambda: _messages(nightly.slack, f"gate_before_load failed for {day.isoformat()}"),
+        "the failure notice in Slack",
+        ALERT_TIMEOUT,
+        started.check_alive,
+        interval=2,
+    )
+    assert "expect_column_values_to_be_in_set on 'plan'" in notice[0]["text"], notice
+    assert "try 1" in notice[0]["text"], notice  # bad data: no retry
