@@ -225,11 +225,11 @@ def test_a_withheld_figure_prints_its_note_never_a_number(with_evidence):
     # a row whose every figure is withheld is named in a sentence, not tabled
     assert f"Every figure withheld for 1 row (30 days; health): {WITHHELD_METRICS}" in backtest
     # each null figure's cell says withheld
-    cells = re.findall(r'<td class="withheld">([^<]*)</td>', with_evidence["page"])
-    assert cells and set(cells) <= {"withheld", "no data"}
+    cells = re.findall(r'<td class="withheld(?: num)?">([^<]*)</td>', with_evidence["page"])
+    assert cells and set(cells) <= {"withheld", "no data", "–"}
     green_30 = re.search(r"<tr><td class=num>30 days</td><td>green</td>(.*?)</tr>",
                          with_evidence["page"])  # fmt: skip
-    assert green_30 and '<td class="withheld">withheld</td>' in green_30[1]
+    assert green_30 and '<td class="withheld num">withheld</td>' in green_30[1]
     for text in (backtest, plays):
         assert not re.search(r"\b(nan|None|NaN|inf)\b", text)
 
@@ -380,3 +380,22 @@ def test_importing_the_package_loads_neither_duckdb_nor_matplotlib():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_how_early_churners_turned_red_is_said_once_when_every_horizon_shares_it():
+    """The share of churners red before and their lead time are counted over the whole
+    history: the same for every horizon, so the brief says them once."""
+    from touchline.report.page import _headline
+
+    rows = [
+        {"horizon_days": h, "auc": 0.7, "churners_red_before_share": 0.95,
+         "median_lead_time_days": 59.0, "note": None}
+        for h in (30, 90)
+    ]  # fmt: skip
+    said = _headline(rows)
+    assert said[:2] == ["<li>Within 30 days: an AUC of 0.70.</li>",
+                        "<li>Within 90 days: an AUC of 0.70.</li>"]  # fmt: skip
+    assert said[2] == (
+        "<li>Over the whole history: 95% of churned accounts were red before they churned; "
+        "a median 59 days before.</li>"
+    )

@@ -59,7 +59,7 @@ svg.chart { display: block; max-width: 100%; height: auto }
         gap: .5em 2.5em } .figures div b { display: block; font-size: 1.4em }
 nav ol { columns: 2; padding-left: 1.2em } code { font-size: .9em }
 .wide { overflow-x: auto; max-width: 100% } td { min-width: 3em }
-.withheld-rows { color: #57606a }
+.withheld-rows { color: #57606a } td.note { min-width: 18em }
 """
 
 
@@ -105,7 +105,7 @@ def days(value: float | None) -> str | None:
 
 def _cell(text: str | None, *, numeric: bool = True, withheld: str = "withheld") -> str:
     if text is None:
-        return f'<td class="withheld">{e(withheld)}</td>'
+        return f'<td class="withheld{" num" if numeric else ""}">{e(withheld)}</td>'
     return f"<td{' class=num' if numeric else ''}>{e(text)}</td>"
 
 
@@ -480,7 +480,7 @@ def _evidence_table(
     rows: Sequence[dict[str, Any]], columns: Sequence[Column], present: Sequence[str]
 ) -> str:
     """The rows under the columns the mart has; a null figure is 'withheld', the row's note
-    says why (and a null with no note is 'no data').
+    says why (a null in a row without a note does not apply to it, and shows a dash).
 
     Rows whose every figure is withheld are not tabled: a sentence per note names them.
     """
@@ -495,14 +495,14 @@ def _evidence_table(
         if figures and row.get("note") and all(row.get(c.name) is None for c in figures):
             withheld.setdefault(row["note"], []).append(row)
             continue
-        why = "withheld" if row.get("note") else "no data"
+        why = "withheld" if row.get("note") else "–"
         cells = []
         for column in shown:
             value = row.get(column.name)
             text = None if value is None else column.format(value)
             cells.append(_cell(text, numeric=column.numeric, withheld=why))
         if has_note:
-            cells.append(f"<td>{e(row.get('note') or '')}</td>")
+            cells.append(f'<td class="note">{e(row.get("note") or "")}</td>')
         body.append(f"<tr>{''.join(cells)}</tr>")
     out = [_table(header, body, numeric_from=len(header))] if body else []
     for note, held in withheld.items():
@@ -603,7 +603,21 @@ METRIC_COLUMNS = [
 ]
 
 
-def _headline_sentence(row: dict[str, Any]) -> str:
+LEAD_FIGURES = ("churners_red_before_share", "median_lead_time_days")
+
+
+def _lead_sentence(row: dict[str, Any]) -> str | None:
+    """How early churned accounts turned red, in words (None: no such figure)."""
+    share, lead = (row.get(name) for name in LEAD_FIGURES)
+    bits = []
+    if share is not None:
+        bits.append(f"{pct(share, 0)} of churned accounts were red before they churned")
+    if lead is not None:
+        bits.append(f"a median {days(lead)} before")
+    return "; ".join(bits) if bits else None
+
+
+def _headline_sentence(row: dict[str, Any], *, with_lead: bool = True) -> str:
     """The health score's figures for one horizon in words; a withheld one, its note."""
     horizon = row.get("horizon_days")
     bits = []
@@ -618,19 +632,26 @@ def _headline_sentence(row: dict[str, Any]) -> str:
         bits.append(f"a lift of {times(lift)}")
     if row.get("auc") is not None:
         bits.append(f"an AUC of {number(row['auc'], 2)}")
-    if row.get("churners_red_before_share") is not None:
-        bits.append(
-            f"{pct(row['churners_red_before_share'], 0)} of churned accounts were red before"
-        )
-    if row.get("median_lead_time_days") is not None:
-        bits.append(
-            f"churned accounts were red a median {days(row['median_lead_time_days'])} before"
-        )
+    lead = _lead_sentence(row) if with_lead else None
+    if lead:
+        bits.append(lead)
     text = f"Within {horizon} days: " + ("; ".join(bits) if bits else "no figure is shown")
     text = _sentence(text)
     if row.get("note"):
         text += f" {_sentence(row['note'])}"
     return f"<li>{e(text)}</li>"
+
+
+def _headline(health: list[dict[str, Any]]) -> list[str]:
+    """A sentence per horizon; how early churners turned red once when every horizon has
+    the same figures (they are counted over the whole history)."""
+    leads = {tuple(row.get(name) for name in LEAD_FIGURES) for row in health}
+    shared = len(leads) == 1 and len(health) > 1
+    out = [_headline_sentence(row, with_lead=not shared) for row in health]
+    lead = _lead_sentence(health[0]) if shared else None
+    if lead:
+        out.append(f"<li>{e(_sentence('Over the whole history: ' + lead))}</li>")
+    return out
 
 
 def _backtest(figures: Figures) -> tuple[str, str]:
@@ -663,7 +684,7 @@ def _backtest(figures: Figures) -> tuple[str, str]:
         health = [row for row in metrics if row.get("score_name", "health") == "health"]
         if health:
             out.append("<h3>The health score in brief</h3><ul>")
-            out += [_headline_sentence(row) for row in health]
+            out += _headline(health)
             out.append("</ul>")
         out.append("<h3>Every score and horizon</h3>")
         out.append(_evidence_table(metrics, METRIC_COLUMNS, present))
