@@ -2,7 +2,8 @@
 
 The run goes through Airflow (`touchline run`). For every fault the test asserts that the
 right task fails with a message naming the dataset, the expectation, what was observed and
-offending ids; that the published warehouse is byte-identical to before; that no work-list
+offending ids (the faults the gate before load catches share one night, a fault in each of
+four entities, and the message must name each); that the published warehouse is byte-identical to before; that no work-list
 file was written for the date; and that the run's report records the failure. A clean run
 of the same date then passes with every gate green.
 """
@@ -127,92 +128,103 @@ def test_missing_required_column_stops_at_the_contract_check(state):
     )
 
 
-def test_duplicate_key_stops_before_load(state):
-    def duplicate(header, rows):
-        rows[4]["contact_id"] = rows[1]["contact_id"]
-        return rows
-
-    edit(state["folder"], "contacts", duplicate)
-    _, rows = read_rows(state["folder"] / "contacts.csv")
-    run_and_expect_failure(
-        state,
-        "gate_before_load",
-        [
-            "contacts: expect_column_values_to_be_unique on 'contact_id'",
-            f"contact_id={rows[1]['contact_id']}",
-        ],
-    )
+def _truncate_and_duplicate_contacts(header, rows):
+    """A snapshot cut to 40% of yesterday's (a broken export), with a duplicated id."""
+    rows = rows[: len(rows) * 2 // 5]
+    rows[4]["contact_id"] = rows[1]["contact_id"]
+    return rows
 
 
-def test_bad_enum_stops_before_load(state):
-    def enterprise(header, rows):
-        rows[2]["plan"] = "enterprise"
-        return rows
-
-    edit(state["folder"], "accounts", enterprise)
-    _, rows = read_rows(state["folder"] / "accounts.csv")
-    run_and_expect_failure(
-        state,
-        "gate_before_load",
-        [
-            "accounts: expect_column_values_to_be_in_set on 'plan'",
-            "found 'enterprise'",
-            "expected one of free/trial/paid",
-            "accounts.csv, line 4",
-            f"account_id={rows[2]['account_id']}",
-        ],
-    )
+def _enterprise_plan(header, rows):
+    rows[2]["plan"] = "enterprise"
+    return rows
 
 
-def test_out_of_range_csat_stops_before_load(state):
-    def nine(header, rows):
-        assert rows, "the generated drop has no ticket on this date"
-        rows[0]["csat_score"] = "9"
-        return rows
-
-    edit(state["folder"], "tickets", nine)
-    _, rows = read_rows(state["folder"] / "tickets.csv")
-    run_and_expect_failure(
-        state,
-        "gate_before_load",
-        [
-            "tickets: expect_column_values_to_be_between on 'csat_score'",
-            "found 9",
-            "<= 5",
-            "tickets.csv, line 2",
-            f"ticket_id={rows[0]['ticket_id']}",
-        ],
-    )
+def _csat_of_nine(header, rows):
+    assert rows, "the generated drop has no ticket on this date"
+    rows[0]["csat_score"] = "9"
+    return rows
 
 
-def test_unknown_accounts_above_the_fail_share_stop_before_load(state):
+def _strangers(header, rows):
     """Above the fail share and at least min_rows (10) of them: a broken export, not a slip."""
-
-    def strangers(header, rows):
-        assert len(rows) >= 10, "the generated drop has too few activities on this date"
-        for row in rows[: max(10, len(rows) // 5)]:
-            row["account_id"] = "acc-unknown"
-        return rows
-
-    edit(state["folder"], "activities", strangers)
-    run_and_expect_failure(
-        state,
-        "gate_before_load",
-        [
-            "activities: expect_column_values_to_not_be_null on 'known_account_id'",
-            "at least 95% of rows",
-            "activity_id=",
-        ],
-    )
+    assert len(rows) >= 10, "the generated drop has too few activities on this date"
+    for row in rows[: max(10, len(rows) // 5)]:
+        row["account_id"] = "acc-unknown"
+    return rows
 
 
-def test_truncated_snapshot_stops_before_load(state):
-    edit(state["folder"], "contacts", lambda header, rows: rows[: len(rows) * 2 // 5])
-    run_and_expect_failure(
-        state,
-        "gate_before_load",
-        ["contacts: expect_table_row_count_to_be_between", "factor 1.5", "baseline:"],
-    )
+@pytest.fixture(scope="module")
+def stopped_before_load(published):
+    """One night with a fault in each of four entities, each a different expectation: the
+    gate before load names every one of them, and nothing of the night is published.
+
+    Each fault alone fails the gate (tests/quality/test_gate_before_load.py checks the
+    verdicts one by one); one run shows the whole path stops at that task and says all.
+    """
+    folder = published["drop"] / published["date"].isoformat()
+    shutil.rmtree(folder)
+    shutil.copytree(published["pristine"], folder)
+    for entity, change in (
+        ("contacts", _truncate_and_duplicate_contacts),
+        ("accounts", _enterprise_plan),
+        ("tickets", _csat_of_nine),
+        ("activities", _strangers),
+    ):
+        edit(folder, entity, change)
+    rows = {entity: read_rows(folder / f"{entity}.csv")[1] for entity in ("contacts", "accounts")}
+    rows["tickets"] = read_rows(folder / "tickets.csv")[1]
+    message = run_and_expect_failure({**published, "folder": folder}, "gate_before_load", [])
+    return message, rows
+
+
+def test_duplicate_key_stops_before_load(stopped_before_load):
+    message, rows = stopped_before_load
+    for words in (
+        "contacts: expect_column_values_to_be_unique on 'contact_id'",
+        f"contact_id={rows['contacts'][1]['contact_id']}",
+    ):
+        assert words in message, (words, message)
+
+
+def test_bad_enum_stops_before_load(stopped_before_load):
+    message, rows = stopped_before_load
+    for words in (
+        "accounts: expect_column_values_to_be_in_set on 'plan'",
+        "found 'enterprise'",
+        "expected one of free/trial/paid",
+        "accounts.csv, line 4",
+        f"account_id={rows['accounts'][2]['account_id']}",
+    ):
+        assert words in message, (words, message)
+
+
+def test_out_of_range_csat_stops_before_load(stopped_before_load):
+    message, rows = stopped_before_load
+    for words in (
+        "tickets: expect_column_values_to_be_between on 'csat_score'",
+        "found 9",
+        "<= 5",
+        "tickets.csv, line 2",
+        f"ticket_id={rows['tickets'][0]['ticket_id']}",
+    ):
+        assert words in message, (words, message)
+
+
+def test_unknown_accounts_above_the_fail_share_stop_before_load(stopped_before_load):
+    message, _rows = stopped_before_load
+    for words in (
+        "activities: expect_column_values_to_not_be_null on 'known_account_id'",
+        "at least 95% of rows",
+        "activity_id=",
+    ):
+        assert words in message, (words, message)
+
+
+def test_truncated_snapshot_stops_before_load(stopped_before_load):
+    message, _rows = stopped_before_load
+    for words in ("contacts: expect_table_row_count_to_be_between", "factor 1.5", "baseline:"):
+        assert words in message, (words, message)
 
 
 def test_unroutable_tasks_stop_before_export(state):
