@@ -39,7 +39,8 @@ def wait_for(condition, what: str, timeout: float = 300.0, reader=None):
 
 def _variant(source: Path, target: Path, drop: int, extra_column: bool = False) -> Path:
     """A copy of the built warehouse whose every mart lacks ``drop`` rows (so each variant's
-    marts have counts of their own); ``extra_column`` adds a column to dim_accounts."""
+    marts have counts of their own; a mart of three rows or fewer stays whole);
+    ``extra_column`` adds a column to dim_accounts."""
     shutil.copyfile(source, target)
     with duckdb.connect(str(target)) as con:
         kinds = dict(
@@ -50,7 +51,8 @@ def _variant(source: Path, target: Path, drop: int, extra_column: bool = False) 
         )
         for mart in MARTS:
             (rows,) = con.execute(f"select count(*) from main.{mart}").fetchone()
-            assert rows > drop, f"{mart} has {rows} rows, too few for a variant"
+            if rows <= 3:  # an empty mart (the backtest of a short history) stays as it is
+                continue
             con.execute(f"create table main._kept as select * from main.{mart} limit {rows - drop}")
             kind = "view" if kinds[mart] == "VIEW" else "table"
             con.execute(f"drop {kind} main.{mart}")
@@ -317,6 +319,38 @@ def test_a_pooled_connection_and_a_new_one_see_the_new_day(variants, tmp_path):
             )
     finally:
         pooled.close()
+
+
+def test_superset_s_engine_sees_each_new_day_through_its_pool(variants, tmp_path):
+    """The SQLAlchemy engine docs/bi.md gives Superset (duckdb-engine, the URI with four
+    slashes, read_only in connect_args), with one pooled connection checked out and back
+    between queries: after a publish the same pooled connection reads the new version."""
+    sqlalchemy = pytest.importorskip("sqlalchemy")
+    pytest.importorskip("duckdb_engine")
+    bi_dir = tmp_path / "bi"
+    first = publish(variants[0], bi_dir)
+    engine = sqlalchemy.create_engine(
+        f"duckdb:///{bi_dir / CATALOG}",
+        connect_args={"read_only": True},
+        poolclass=sqlalchemy.pool.QueuePool,
+        pool_size=1,
+        max_overflow=0,
+    )
+    count = sqlalchemy.text("select count(*) from dim_accounts")
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(count).scalar() == first.counts["dim_accounts"]
+            raw = connection.connection.driver_connection
+        second = publish(variants[1], bi_dir)
+        with engine.connect() as connection:
+            assert connection.connection.driver_connection is raw, "the pool opened a new one"
+            assert connection.execute(count).scalar() == second.counts["dim_accounts"]
+            published = connection.execute(
+                sqlalchemy.text(f"select any_value(version) from {PUBLICATION}")
+            ).scalar()
+            assert published == second.version
+    finally:
+        engine.dispose()
 
 
 def test_old_versions_are_deleted_after_their_grace_period(variants, tmp_path, monkeypatch):
