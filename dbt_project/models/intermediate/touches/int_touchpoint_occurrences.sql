@@ -7,6 +7,9 @@
     anchor = renewal:        scheduled offset_days before the renewal date.
     An occurrence stays listed for its window: listing_window_days, or until the next
     recurrence if that comes sooner; after that it is a missed touch, not a task.
+    While a cadence experiment runs (cadence_experiments, enabled, start_date to end_date),
+    its arm's every_days replaces the varied playbook row's recurrence for the accounts of
+    the arm (int_experiment_assignments), and a holdout arm gets no occurrence of the row.
 -#}
 with
 
@@ -18,13 +21,24 @@ playbook as (
     select * from {{ ref('cadence_playbook') }}
 ),
 
+running_arms as (
+    select *
+    from {{ ref('int_experiment_assignments') }}
+    where
+        enabled
+        and start_date <= {{ run_date() }}
+        and end_date >= {{ run_date() }}
+),
+
 applicable as (
     select
         accounts.account_id,
         playbook.touchpoint,
         playbook.anchor,
         playbook.offset_days,
-        playbook.every_days,
+        coalesce(running_arms.every_days, playbook.every_days) as every_days,
+        running_arms.experiment,
+        running_arms.arm as experiment_arm,
         playbook.channel,
         playbook.owner_role,
         playbook.touch_type,
@@ -45,6 +59,14 @@ applicable as (
                 or (playbook.applies_to = 'strategic' and accounts.is_strategic)
                 or (playbook.applies_to = accounts.plan)
             )
+    left join running_arms
+        on
+            accounts.account_id = running_arms.account_id
+            and playbook.tier = running_arms.tier
+            and playbook.lifecycle_stages = running_arms.lifecycle_stages
+            and playbook.touchpoint = running_arms.touchpoint
+            and playbook.every_days is not null
+    where running_arms.is_holdout is null or not running_arms.is_holdout
 ),
 
 scheduled as (
@@ -58,10 +80,7 @@ scheduled as (
                 'first_scheduled_date'
             ) }}
         end as scheduled_date,
-        least(
-            coalesce(every_days, {{ var('listing_window_days') }}), {{ var('listing_window_days') }}
-        )
-            as window_days
+        {{ listing_window_days('every_days') }} as window_days
     from applicable
     where first_scheduled_date is not null
 ),

@@ -38,10 +38,7 @@ cadence as (
         scheduled_date as due_date,
         -- a recurring touch is satisfied by a completion nearer to it than to the previous
         -- occurrence; a one-off by one up to early_completion_days before it
-        {{ add_days(
-            '-coalesce(' ~ int_div('every_days', 2) ~ ', ' ~ var('early_completion_days') ~ ')',
-            'scheduled_date'
-        ) }} as satisfied_from_date,
+        {{ satisfied_from_date('scheduled_date', 'every_days') }} as satisfied_from_date,
         {{ var('overdue_grace_days') }} as overdue_after_days,
         priority,
         channel,
