@@ -63,6 +63,7 @@ MARTS = (
     "health_backtest_by_segment",
     "health_backtest_metrics",
     "health_backtest_lead_times",
+    "touchpoint_outcomes",
 )
 # marts that stay in the warehouse: the backtest's rows are every account-day of the
 # history again (the BI copy holds their aggregates, and fct_account_health_daily)
