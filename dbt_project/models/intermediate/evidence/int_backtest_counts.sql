@@ -2,9 +2,9 @@
     The backtest's counts: account-days by score, band, tier, the longest horizon observed
     after the day and the shortest horizon the next churn fell within.
 
-    One scan of the outcomes, grouped once per score (the health score, and each component
-    alone, rounded to whole points), so the backtest marts compute churn rates, AUC and
-    precision from at most a few thousand rows, however long the history. `observed_horizon`
+    One scan of the outcomes, each observation counted once per score (the health score, and
+    each component alone, rounded to whole points), so the backtest marts compute churn
+    rates, AUC and precision from at most a few thousand rows, however long the history. `observed_horizon`
     is the longest of var('backtest_horizons_days') whose whole span lies within the history
     (0: none); `churn_horizon` the shortest the next churn fell within (null: none did).
 -#}
@@ -33,30 +33,45 @@ observations as (
     where health_score is not null
 ),
 
+score_names as (
+    {%- for name in ['health'] + components %}
+    select '{{ name }}' as score_name{{ ' union all' if not loop.last }}
+    {%- endfor %}
+),
+
+{# every observation once per score: the health score with its band and tier, each
+    component alone #}
+scored as (
+    select
+        score_names.score_name,
+        case score_names.score_name
+            when 'health' then observations.health_value
+            {%- for component in components %}
+            when '{{ component }}' then observations.{{ component }}_value
+            {%- endfor %}
+        end as score_value,
+        case
+            when score_names.score_name = 'health' then observations.health_band
+        end as health_band,
+        case when score_names.score_name = 'health' then observations.tier end as tier,
+        observations.observed_horizon,
+        observations.churn_horizon
+    from observations
+    cross join score_names
+    where observations.observed_horizon > 0
+),
+
 grouped as (
     select
-        case
-            when grouping(health_value) = 0 then 'health'
-            {%- for component in components %}
-            when grouping({{ component }}_value) = 0 then '{{ component }}'
-            {%- endfor %}
-        end as score_name,
-        coalesce(
-            health_value{% for component in components %}, {{ component }}_value{% endfor %}
-        ) as score_value,
+        score_name,
+        score_value,
         health_band,
         tier,
         observed_horizon,
         churn_horizon,
         count(*) as account_days
-    from observations
-    where observed_horizon > 0
-    group by grouping sets (
-        (health_value, health_band, tier, observed_horizon, churn_horizon)
-        {%- for component in components %},
-        ({{ component }}_value, observed_horizon, churn_horizon)
-        {%- endfor %}
-    )
+    from scored
+    group by score_name, score_value, health_band, tier, observed_horizon, churn_horizon
 ),
 
 final as (

@@ -148,8 +148,9 @@ final as (
                     'segment_days.churned_account_days', 'nullif(segment_days.account_days, 0)'
                 ), 4) }}
         end as churn_rate,
-        {{ round_to(true_div('segment_days.score_points', 'nullif(segment_days.account_days, 0)'), 1) }}
-            as mean_score,
+        {{ round_to(true_div(
+            'segment_days.score_points', 'nullif(segment_days.account_days, 0)'
+        ), 1) }} as mean_score,
         case
             when coalesce(horizon_churners.churned_accounts, 0) < {{ minimum }}
                 then 'too few churns for a rate: '

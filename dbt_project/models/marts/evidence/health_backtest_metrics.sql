@@ -72,13 +72,15 @@ cumulative as (
     select
         histogram.*,
         -- observations that stayed with a higher score: the pairs this score ranks right
-        sum(stayed) over (
-            partition by horizon_days, score_name order by score_value desc
+        sum(histogram.stayed) over (
+            partition by histogram.horizon_days, histogram.score_name
+            order by histogram.score_value desc
             rows between unbounded preceding and current row
-        ) - stayed as stayed_above,
+        ) - histogram.stayed as stayed_above,
         -- observations at this score or lower: the top of the risk ranking
-        sum(churned + stayed) over (
-            partition by horizon_days, score_name order by score_value
+        sum(histogram.churned + histogram.stayed) over (
+            partition by histogram.horizon_days, histogram.score_name
+            order by histogram.score_value
             rows between unbounded preceding and current row
         ) as at_or_below
     from histogram
@@ -154,49 +156,23 @@ grid as (
     cross join scores
 ),
 
-final as (
+graded as (
     select
         grid.horizon_days,
         grid.score_name,
         coalesce(totals.observations, 0) as observations,
         coalesce(totals.churned_account_days, 0) as churned_account_days,
+        totals.stayed_account_days,
         coalesce(churners.churned_accounts, 0) as churned_accounts,
-        case when coalesce(churners.churned_accounts, 0) >= {{ minimum }} then {{ round_to(true_div(
-            'ranking.ranked_pairs', 'nullif(totals.churned_account_days * totals.stayed_account_days, 0)'
-        ), 3) }} end as auc,
+        coalesce(churners.churned_accounts, 0) >= {{ minimum }} as enough_churns,
         totals.k,
-        case when coalesce(churners.churned_accounts, 0) >= {{ minimum }} then {{ round_to(true_div('ranking.churned_in_top_k', 'nullif(totals.k, 0)'), 4) }}
-        end as precision_at_k,
-        case when coalesce(churners.churned_accounts, 0) >= {{ minimum }} then {{ round_to(true_div('totals.churned_account_days', 'nullif(totals.observations, 0)'), 4) }}
-        end as churn_rate,
-        case when coalesce(churners.churned_accounts, 0) >= {{ minimum }}
-            and grid.score_name = 'health' then {{ round_to('red.churn_rate', 4) }}
-        end as red_churn_rate,
-        case when coalesce(churners.churned_accounts, 0) >= {{ minimum }}
-            and grid.score_name = 'health' then {{ round_to('green.churn_rate', 4) }}
-        end as green_churn_rate,
-        case when coalesce(churners.churned_accounts, 0) >= {{ minimum }}
-            and grid.score_name = 'health' and green.churn_rate > 0
-            then {{ round_to(true_div('red.churn_rate', 'nullif(green.churn_rate, 0)'), 2) }}
-        end as lift_red_over_green,
-        case when grid.score_name = 'health' and warnings.churns >= {{ minimum }}
-            then {{ round_to('warnings.red_before_share', 3) }}
-        end as churners_red_before_share,
-        case when grid.score_name = 'health' and warnings.churns >= {{ minimum }}
-            then warnings.median_lead_time_days
-        end as median_lead_time_days,
-        case
-            when coalesce(totals.observations, 0) = 0
-                then 'no day has ' || cast(grid.horizon_days as varchar)
-                    || ' days of history after it yet'
-            when coalesce(churners.churned_accounts, 0) < {{ minimum }}
-                then 'too few churns for a figure: '
-                    || cast(coalesce(churners.churned_accounts, 0) as varchar)
-                    || ' accounts churned within ' || cast(grid.horizon_days as varchar)
-                    || ' days of an observed day; a figure needs at least {{ minimum }}'
-            when grid.score_name = 'health' and coalesce(green.churn_rate, 0) = 0
-                then 'no green account-day churned within the horizon: no lift'
-        end as note
+        ranking.ranked_pairs,
+        ranking.churned_in_top_k,
+        red.churn_rate as red_rate,
+        green.churn_rate as green_rate,
+        warnings.churns as churns_in_history,
+        warnings.red_before_share,
+        warnings.median_lead_time_days
     from grid
     cross join warnings
     left join totals
@@ -209,6 +185,56 @@ final as (
         on grid.horizon_days = red.horizon_days and red.health_band = 'red'
     left join bands as green
         on grid.horizon_days = green.horizon_days and green.health_band = 'green'
+),
+
+final as (
+    select
+        horizon_days,
+        score_name,
+        observations,
+        churned_account_days,
+        churned_accounts,
+        case when enough_churns then {{ round_to(true_div(
+            'ranked_pairs', 'nullif(churned_account_days * stayed_account_days, 0)'
+        ), 3) }} end as auc,
+        k,
+        case when enough_churns then {{ round_to(true_div(
+            'churned_in_top_k', 'nullif(k, 0)'
+        ), 4) }} end as precision_at_k,
+        case when enough_churns then {{ round_to(true_div(
+            'churned_account_days', 'nullif(observations, 0)'
+        ), 4) }} end as churn_rate,
+        case
+            when enough_churns and score_name = 'health' then {{ round_to('red_rate', 4) }}
+        end as red_churn_rate,
+        case
+            when enough_churns and score_name = 'health' then {{ round_to('green_rate', 4) }}
+        end as green_churn_rate,
+        case
+            when enough_churns and score_name = 'health' and green_rate > 0
+                then {{ round_to(true_div('red_rate', 'nullif(green_rate, 0)'), 2) }}
+        end as lift_red_over_green,
+        case
+            when score_name = 'health' and churns_in_history >= {{ minimum }}
+                then {{ round_to('red_before_share', 3) }}
+        end as churners_red_before_share,
+        case
+            when score_name = 'health' and churns_in_history >= {{ minimum }}
+                then median_lead_time_days
+        end as median_lead_time_days,
+        case
+            when observations = 0
+                then 'no day has ' || cast(horizon_days as varchar)
+                    || ' days of history after it yet'
+            when not enough_churns
+                then 'too few churns for a figure: '
+                    || cast(churned_accounts as varchar)
+                    || ' accounts churned within ' || cast(horizon_days as varchar)
+                    || ' days of an observed day; a figure needs at least {{ minimum }}'
+            when score_name = 'health' and coalesce(green_rate, 0) = 0
+                then 'no green account-day churned within the horizon: no lift'
+        end as note
+    from graded
 )
 
 select * from final
