@@ -29,6 +29,10 @@ TABLES = {
     "fct_account_health_daily": ("history_date", "account_id"),
     "csm_worklist": ("task_key",),
     "automation_queue": ("task_key",),
+    # the arms dealt by md5 (DuckDB's hash() differs), the rebuilt occurrences, the arms' rows
+    "int_experiment_assignments": ("experiment", "account_id"),
+    "int_touchpoint_outcomes": ("account_id", "touchpoint", "due_date"),
+    "experiment_results": ("experiment", "arm"),
 }
 # Doubles (ARR converted at a rate, the health measures, their scores) are summed and
 # divided in another order on PostgreSQL, and rounded there through numeric (PostgreSQL
