@@ -33,10 +33,33 @@ outcomes as (
         and (churned_on is null or churned_on >= window_end_date)
 ),
 
+tier_scopes as (
+    select false as is_all_tiers
+    union all
+    select true as is_all_tiers
+),
+
+-- every occurrence twice: under its own tier and under 'all'
+scoped as (
+    select
+        outcomes.account_id,
+        outcomes.touchpoint,
+        case when tier_scopes.is_all_tiers then 'all' else outcomes.tier end as tier,
+        outcomes.outcome_group,
+        {%- for span in spans %}
+        outcomes.health_change_{{ span }}d,
+        outcomes.churned_within_{{ span }}d,
+        {%- endfor %}
+        outcomes.due_date,
+        outcomes.health_score
+    from outcomes
+    cross join tier_scopes
+),
+
 grouped as (
     select
         touchpoint,
-        case when grouping(tier) = 1 then 'all' else tier end as tier,
+        tier,
         outcome_group,
         count(*) as occurrences,
         count(distinct account_id) as accounts, -- noqa: RF04
@@ -49,27 +72,21 @@ grouped as (
         sum(case when churned_within_{{ span }}d then 1 else 0 end) as churned_{{ span }}d,
         {%- endfor %}
         min(due_date) as first_due_date
-    from outcomes
-    group by grouping sets (
-        (touchpoint, tier, outcome_group),
-        (touchpoint, outcome_group)
-    )
+    from scoped
+    group by touchpoint, tier, outcome_group
 ),
 
 churned_accounts as (
     -- the accounts behind the churn figures of a comparison (both groups)
     select
         touchpoint,
-        case when grouping(tier) = 1 then 'all' else tier end as tier,
-        {%- for span in spans %}
-        count(distinct case when churned_within_{{ span }}d then account_id end)
-            as churned_accounts_{{ span }}d{{ ',' if not loop.last }}
-        {%- endfor %}
-    from outcomes
-    group by grouping sets (
-        (touchpoint, tier),
-        (touchpoint)
-    )
+        tier,
+        count(distinct case when churned_within_30d then account_id end)
+            as churned_accounts_30d,
+        count(distinct case when churned_within_90d then account_id end)
+            as churned_accounts_90d
+    from scoped
+    group by touchpoint, tier
 ),
 
 rates as (
@@ -98,7 +115,6 @@ rates as (
 compared as (
     select
         this.*,
-        other.occurrences as other_occurrences,
         {%- for span in spans %}
         other.health_observed_{{ span }}d as other_health_observed_{{ span }}d,
         this.health_mean_{{ span }}d - other.health_mean_{{ span }}d as health_diff_{{ span }}d,
@@ -108,8 +124,9 @@ compared as (
         this.churn_rate_raw_{{ span }}d - other.churn_rate_raw_{{ span }}d
             as churn_diff_{{ span }}d,
         sqrt(this.churn_se2_{{ span }}d + other.churn_se2_{{ span }}d)
-            as churn_diff_se_{{ span }}d{{ ',' if not loop.last }}
+            as churn_diff_se_{{ span }}d,
         {%- endfor %}
+        other.occurrences as other_occurrences
     from rates as this
     left join rates as other
         on
@@ -120,7 +137,6 @@ compared as (
 
 judged as (
     select
-        *,
         {%- for span in spans %}
         health_observed_{{ span }}d >= {{ min_occurrences }} as health_shown_{{ span }}d,
         coalesce(
@@ -135,8 +151,9 @@ judged as (
             and other_churn_observed_{{ span }}d >= {{ min_occurrences }}
             and churned_accounts_{{ span }}d >= {{ min_churned }},
             false
-        ) as churn_diff_shown_{{ span }}d{{ ',' if not loop.last }}
+        ) as churn_diff_shown_{{ span }}d,
         {%- endfor %}
+        compared.*
     from compared
 ),
 
@@ -202,34 +219,34 @@ final as (
         {%- endfor %}
         nullif(concat_ws(
             '; ',
-            case
-                when other_occurrences is null
-                    then 'no occurrence of the other group to compare with'
-            end,
             {%- for span in spans %}
             case
                 when health_observed_{{ span }}d = 0
                     then 'no occurrence has {{ span }} days of history after it yet'
                 when not health_shown_{{ span }}d
                     then 'health over {{ span }} days withheld: '
-                    || health_observed_{{ span }}d
-                    || ' occurrences with {{ span }} days of history after them'
-                    || ' (fewer than {{ min_occurrences }})'
+                        || health_observed_{{ span }}d
+                        || ' occurrences with {{ span }} days of history after them'
+                        || ' (fewer than {{ min_occurrences }})'
                 when not health_diff_shown_{{ span }}d and other_occurrences is not null
                     then 'the {{ span }}-day health difference withheld: the other group has '
-                    || coalesce(other_health_observed_{{ span }}d, 0)
-                    || ' occurrences with {{ span }} days after them'
-                    || ' (fewer than {{ min_occurrences }})'
+                        || coalesce(other_health_observed_{{ span }}d, 0)
+                        || ' occurrences with {{ span }} days after them'
+                        || ' (fewer than {{ min_occurrences }})'
             end,
             case
                 when
                     health_observed_{{ span }}d > 0
                     and churned_accounts_{{ span }}d < {{ min_churned }}
                     then 'too few churns for a {{ span }}-day churn figure: '
-                    || churned_accounts_{{ span }}d
-                    || ' accounts churned within {{ span }} days (fewer than {{ min_churned }})'
-            end{{ ',' if not loop.last }}
+                        || churned_accounts_{{ span }}d
+                        || ' accounts churned within {{ span }} days (fewer than {{ min_churned }})'
+            end,
             {%- endfor %}
+            case
+                when other_occurrences is null
+                    then 'no occurrence of the other group to compare with'
+            end
         ), '') as note
     from judged
 )
