@@ -68,7 +68,8 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-HISTORY_MODELS = "+int_account_health_daily"  # a history batch: the daily history, its parents
+# a history batch: the daily history (health and its ledger, the last of it) and its parents
+HISTORY_MODELS = "+int_account_health_contributions_daily"
 
 
 def history_batch_days(paths: Settings, run_date: dt.date) -> int | None:

@@ -30,6 +30,7 @@ TABLES = {
     "fct_account_tiers_daily": "history_date, account_id",
     "int_usage_events": "landed_date, event_id",
     "int_ticket_versions": "landed_date, ticket_id",
+    "int_account_health_contributions_daily": "history_date, account_id",
 }
 # the tables that hold the history and the landed events (the fct_ marts publish the first two)
 STORES = (
@@ -37,6 +38,7 @@ STORES = (
     "int_account_tiers_daily",
     "int_usage_events",
     "int_ticket_versions",
+    "int_account_health_contributions_daily",
 )
 REDELIVERED = 40  # events of the first night's partition delivered again two days later
 NIGHTS = 3  # incremental nights after the first build

@@ -44,3 +44,22 @@ def test_a_task_gone_from_the_day_is_completed_within_the_window(days_early, rea
         completions={(gone["account_id"], gone["touchpoint"]): due - dt.timedelta(days_early)},
     )
     assert day.closing_reason(task_meta(gone)) == reason
+
+
+def test_the_brief_says_why_each_accounts_health_moved(built):
+    """dim_accounts tells each score's 7-day move in one line, and the brief shows it."""
+    import re
+
+    paths, run_date = built
+    day = Day.load(paths.warehouse, run_date)
+    moves = {a["account_id"]: a["health_moves_7d"] for a in day.accounts}
+    told = [line for line in moves.values() if line]
+    assert told, "no account's move is told"
+    shape = re.compile(r"health \d+ -> \d+ in 7 days(, unchanged|: .+)|health \d+ \(no score .+\)")
+    assert all(shape.fullmatch(line) for line in told), [x for x in told if not shape.fullmatch(x)]
+    # a fall names the part and, for a component, the measure that costs it most today
+    falls = [line for line in told if re.search(r": [a-z]+ -\d+ \(", line)]
+    assert falls, told[:10]
+    row = next(r for r in day.worklist if r["assignee_email"] and moves.get(r["account_id"]))
+    brief = brief_html(row["assignee_email"], [row], day).decode("utf-8")
+    assert html.escape(moves[row["account_id"]].removeprefix("health ")) in brief

@@ -18,6 +18,10 @@ health as (
     where history_date = {{ run_date() }}
 ),
 
+health_moves as (
+    select * from {{ ref('int_account_health_moves') }}
+),
+
 accounts as (
     select *
     from {{ ref('int_accounts_daily') }}
@@ -55,6 +59,8 @@ staged as (
         health.health_change_30d,
         health.override_applied as health_override,
         health.top_driver as health_top_driver,
+        health_moves.health_moves_7d,
+        health_moves.health_moves_30d,
         accounts.csm_email,
         accounts.pod,
         tiers.renewal_date,
@@ -67,6 +73,8 @@ staged as (
         on tiers.account_id = accounts.account_id
     left join health
         on tiers.account_id = health.account_id
+    left join health_moves
+        on tiers.account_id = health_moves.account_id
 ),
 
 final as (
@@ -87,6 +95,8 @@ final as (
         staged.health_change_30d,
         staged.health_override,
         staged.health_top_driver,
+        staged.health_moves_7d,
+        staged.health_moves_30d,
         staged.csm_email,
         staged.pod,
         staged.renewal_date,

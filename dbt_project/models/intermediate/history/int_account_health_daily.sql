@@ -98,11 +98,9 @@ measure_scores as (
         measure_values.metric,
         measure_values.metric_value,
         health_metrics.weight,
-        100.0 * greatest(0.0, least(
-            1.0,
-            (measure_values.metric_value - health_metrics.bad_value)
-            / (health_metrics.good_value - health_metrics.bad_value)
-        )) as measure_score
+        {{ measure_score(
+            'measure_values.metric_value', 'health_metrics.good_value', 'health_metrics.bad_value'
+        ) }} as measure_score
     from measure_values
     inner join health_metrics
         on measure_values.metric = health_metrics.metric
