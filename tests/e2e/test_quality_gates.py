@@ -3,10 +3,10 @@
 The run goes through Airflow (`touchline run`). For every fault the test asserts that the
 right task fails with a message naming the dataset, the expectation, what was observed and
 offending ids (the faults the gate before load catches share one night, a fault in each of
-four entities, and the message must name each); that the published warehouse is byte-identical to before; that no work-list
-file was written for the date; and that the run's report records the failure. A clean run
-of the same date then passes with every gate green.
-"""
+four entities, and the message must name each); that the published warehouse is
+byte-identical to before; that no work-list file was written for the date; and that the
+run's report records the failure. A clean run of the same date then passes with every gate
+green."""
 
 from __future__ import annotations
 
