@@ -206,27 +206,27 @@ final as (
         case
             when health_significant or churn_significant or renewal_significant
                 then arm || ' against ' || control_arm || ': ' || concat_ws(
-                    '; ',
-                    case
-                        when churn_significant
-                            then 'churn ' || {{ percent_text('churn_rate') }}
-                            || ' vs ' || {{ percent_text('control_churn_rate') }}
-                            || ', significant'
-                    end,
-                    case
-                        when health_significant
-                            then 'health change over 90 days '
-                            || {{ double_text(round_to('health_mean', 1)) }} || ' vs '
-                            || {{ double_text(round_to('control_health_mean', 1)) }}
-                            || ' points, significant'
-                    end,
-                    case
-                        when renewal_significant
-                            then 'renewals ' || {{ percent_text('renewal_rate') }}
-                            || ' vs ' || {{ percent_text('control_renewal_rate') }}
-                            || ', significant'
-                    end
-                )
+                        '; ',
+                        case
+                            when churn_significant
+                                then 'churn ' || {{ percent_text('churn_rate') }}
+                                    || ' vs ' || {{ percent_text('control_churn_rate') }}
+                                    || ', significant'
+                        end,
+                        case
+                            when health_significant
+                                then 'health change over 90 days '
+                                    || {{ double_text(round_to('health_mean', 1)) }} || ' vs '
+                                    || {{ double_text(round_to('control_health_mean', 1)) }}
+                                    || ' points, significant'
+                        end,
+                        case
+                            when renewal_significant
+                                then 'renewals ' || {{ percent_text('renewal_rate') }}
+                                    || ' vs ' || {{ percent_text('control_renewal_rate') }}
+                                    || ', significant'
+                        end
+                    )
         end as verdict,
         nullif(concat_ws(
             '; ',
@@ -250,19 +250,19 @@ final as (
             case
                 when enabled and not health_shown
                     then 'health change withheld: ' || health_observed
-                    || ' accounts with 90 days of history after their entry'
-                    || ' (fewer than {{ min_accounts }})'
+                        || ' accounts with 90 days of history after their entry'
+                        || ' (fewer than {{ min_accounts }})'
             end,
             case
                 when enabled and health_observed > 0 and not churn_shown
                     then 'churn withheld: too few accounts or churns ('
-                    || churned
-                    || ' churned within 90 days; {{ min_churned }} needed with the control)'
+                        || churned
+                        || ' churned within 90 days; {{ min_churned }} needed with the control)'
             end,
             case
                 when enabled and not renewal_shown
                     then 'renewal rate withheld: ' || renewals_decided
-                    || ' renewals decided (fewer than {{ min_accounts }})'
+                        || ' renewals decided (fewer than {{ min_accounts }})'
             end
         ), '') as note
     from significance
