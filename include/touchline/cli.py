@@ -261,6 +261,30 @@ def cmd_publish_marts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from touchline.backtest import read, render
+
+    _adopt_demo_settings(args)
+    paths = _paths(args)
+    if not paths.warehouse.exists():
+        print(
+            f"touchline backtest: no warehouse at {paths.warehouse}; run the nightly pipeline "
+            "first (touchline run, or make demo)",
+            file=sys.stderr,
+        )
+        return 1
+    backtest = read(paths.warehouse)
+    if backtest is None:
+        print(
+            f"touchline backtest: {paths.warehouse} has no backtest marts yet; the next "
+            "nightly build adds them",
+            file=sys.stderr,
+        )
+        return 1
+    print(render(backtest), end="")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from touchline.report import ReportError, write
 
@@ -408,6 +432,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="the publication folder (default $TOUCHLINE_BI_DIR, else $TOUCHLINE_HOME/bi)",
     )
     publish_marts.set_defaults(handler=cmd_publish_marts)
+
+    backtest = commands.add_parser(
+        "backtest",
+        help="print whether the health score predicts churn: the backtest (docs/backtest.md)",
+    )
+    backtest.add_argument(
+        "--warehouse", type=Path, help="the DuckDB warehouse file to read (default as run)"
+    )
+    backtest.set_defaults(handler=cmd_backtest)
 
     report = commands.add_parser(
         "report", help="write a run date's run report from the published warehouse"
