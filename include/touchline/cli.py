@@ -183,6 +183,72 @@ def _print_sent(paths: Settings, args: argparse.Namespace) -> None:
                 print(f"  ... and {len(done) - args.show} more {action}")
 
 
+def _print_comparison(args: argparse.Namespace, comparison, heading: list[str], as_json) -> None:
+    """Two runs compared (``touchline diff``, ``touchline preview``), as text or JSON."""
+    from touchline.changes import render
+
+    if args.format == "json":
+        print(json.dumps(as_json(args.csm), indent=2))
+    else:
+        print(render(comparison, heading, csm=args.csm, limit=args.limit))
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from touchline.changes import ReviewError, as_dict, diff_runs
+
+    paths = _paths(args)
+    try:
+        comparison, heading = diff_runs(paths.output_dir, args.date, against=args.against)
+    except ReviewError as exc:
+        print(f"touchline diff: {exc}", file=sys.stderr)
+        return 1
+    _print_comparison(args, comparison, heading, lambda csm: as_dict(comparison, csm=csm))
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from touchline.changes import ReviewError
+    from touchline.preview import preview
+
+    _adopt_demo_settings(args)
+    paths = _paths(args)
+    if not args.verbose:  # the build's steps log at INFO, Great Expectations very much so
+        logging.disable(logging.INFO)
+    try:
+        result = preview(
+            paths,
+            args.seeds,
+            args.date,
+            keep=args.keep,
+            work_dir=args.work_dir,
+            rebuild_history=args.rebuild_history,
+        )
+    except ReviewError as exc:
+        print(f"touchline preview: {exc}", file=sys.stderr)
+        return 1
+    _print_comparison(args, result.comparison, result.heading, result.as_dict)
+    return 0
+
+
+def _add_comparison_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--csm",
+        action="append",
+        metavar="EMAIL",
+        help="only this work list: a CSM's address, queue-pod-<pod>, queue-support or "
+        "automation (repeatable)",
+    )
+    parser.add_argument(
+        "--format", choices=["text", "json"], default="text", help="text (default) or json"
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=50,
+        help="task lines shown per work list (text; default 50, 0: all)",
+    )
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from touchline.bench import run, run_sources
 
@@ -337,6 +403,56 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--show", type=int, default=10, help="items listed per action (dry run)")
     export.add_argument("--warehouse", type=Path, help="the DuckDB warehouse file")
     export.set_defaults(handler=cmd_export)
+
+    diff = commands.add_parser(
+        "diff",
+        help="what is new, moved, changed and closed in a run's work lists since the previous run",
+    )
+    diff.add_argument("--date", type=_date, required=True, help="the run date YYYY-MM-DD")
+    diff.add_argument("--output-dir", type=Path, help="where work lists go (default ./output)")
+    diff.add_argument(
+        "--against",
+        type=_date,
+        help="compare with this run date (default: the newest earlier run in the output dir)",
+    )
+    _add_comparison_options(diff)
+    diff.set_defaults(handler=cmd_diff)
+
+    preview = commands.add_parser(
+        "preview",
+        help="build a run on a copy with edited touch-model seeds and show what would change",
+    )
+    preview.add_argument(
+        "--seeds",
+        type=Path,
+        required=True,
+        help="a folder of edited seed CSVs (copies of files in dbt_project/seeds/)",
+    )
+    preview.add_argument(
+        "--date",
+        type=_date,
+        help="the run date to rebuild (default: the date the published warehouse holds)",
+    )
+    preview.add_argument(
+        "--output-dir", type=Path, help="where the published work lists are (default ./output)"
+    )
+    preview.add_argument("--warehouse", type=Path, help="the published DuckDB warehouse file")
+    preview.add_argument(
+        "--rebuild-history",
+        action="store_true",
+        help="recompute the whole daily history with the edited seeds (as a --full-refresh "
+        "would), instead of only the run date (as the next nightly run does)",
+    )
+    preview.add_argument(
+        "--keep", action="store_true", help="keep the temporary work folder and print where it is"
+    )
+    preview.add_argument(
+        "--work-dir",
+        type=Path,
+        help="where to create the temporary work folder (default: the system's temp folder)",
+    )
+    _add_comparison_options(preview)
+    preview.set_defaults(handler=cmd_preview)
 
     from touchline.demo.generator import DEFAULT_END_DATE
 

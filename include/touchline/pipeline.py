@@ -174,10 +174,16 @@ def gate_before_export() -> dict:
 @_final_on_bad_data
 def export_worklists() -> dict:
     """Write the day's files: from the published warehouse, or a past date's own build."""
+    run_date, paths = run_context()
+    return write_worklists(paths, run_date)
+
+
+def write_worklists(paths: Settings, run_date: dt.date) -> dict:
+    """The day's files in ``paths.output_dir``: from the published warehouse, or a past
+    date's own build (``touchline preview`` writes a copy's the same way)."""
     from touchline import warehouse
     from touchline.exports import worklist_files
 
-    run_date, paths = run_context()
     past_build = warehouse.past_build_path(paths, run_date)
     if not past_build.exists():
         return worklist_files.export_files(
