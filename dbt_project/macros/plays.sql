@@ -6,7 +6,8 @@
         the previous occurrence, a one-off one up to early_completion_days before it.
     listing_window_days(every_days): the days an occurrence stays listed from its date:
         listing_window_days, or until the next recurrence if that comes sooner.
-    lifecycle_stage_on(...): an account's lifecycle stage on a day (DECISIONLOG.md):
+    lifecycle_stage_on(...): an account's lifecycle stage on a day (DECISIONLOG.md; the
+        classification of the run date uses it too):
         at_risk, then onboarding, then renewal, else adoption.
     hash_share(expression): a stable number in [0, 1) from the text of expression (the
         first 8 hex digits of its md5 over 16^8), the same on every database.

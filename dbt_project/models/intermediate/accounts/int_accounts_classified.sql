@@ -41,17 +41,13 @@ staged as (
         tiers.tier,
         tiers.raw_tier,
         tiers.tier_rule,
-        case
-            when
-                health.health_band = 'red'
-                and health.confidence >= {{ var('at_risk_min_confidence') }}
-                then 'at_risk'
-            when tiers.customer_since_date > {{ add_days(-var('onboarding_days'), run_date()) }}
-                then 'onboarding'
-            when tiers.renewal_date <= {{ add_days(var('renewal_window_days'), run_date()) }}
-                then 'renewal'
-            else 'adoption'
-        end as lifecycle_stage,
+        {{ lifecycle_stage_on(
+            run_date(),
+            'health.health_band',
+            'health.confidence',
+            'tiers.customer_since_date',
+            'tiers.renewal_date'
+        ) }} as lifecycle_stage,
         health.health_score,
         health.health_band,
         health.confidence as health_confidence,
