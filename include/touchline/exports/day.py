@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,11 @@ class Day:
             completions=completions,
             csm_names=csm_names,
         )
+
+    @cached_property
+    def health_moves(self) -> dict[str, str | None]:
+        """Each account's 7-day health move in words (dim_accounts.health_moves_7d), once."""
+        return {account["account_id"]: account.get("health_moves_7d") for account in self.accounts}
 
     def label(self, touchpoint: str) -> str:
         return self.touchpoints.get(touchpoint) or touchpoint.replace("_", " ").capitalize()

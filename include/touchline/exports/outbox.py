@@ -144,14 +144,12 @@ def brief_html(name: str, rows: list[dict[str, Any]], day: Day) -> bytes:
         f"<h1>Good morning, {e(who)}: {len(rows)} touchpoints for {e(str(day.run_date))}</h1>",
         f"<p class=muted>{e(name)} · {overdue} overdue</p>",
     ]
-    # why each account's score moved this week, from the health ledger (dim_accounts)
-    moves = {a["account_id"]: a.get("health_moves_7d") for a in day.accounts}
     for priority in sorted(groups):
         out.append(f"<h2>{e(PRIORITY_NAMES.get(priority, priority))}</h2>")
         for row in groups[priority]:
             trend = day.health_trend.get(row["account_id"], [])
             health = _health(row)
-            moved = moves.get(row["account_id"])
+            moved = day.health_moves.get(row["account_id"])  # why it moved this week
             if moved:
                 health += f" · {moved.removeprefix('health ')}"
             health = e(health)
