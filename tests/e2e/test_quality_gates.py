@@ -84,6 +84,12 @@ def state(published):
     return {**published, "folder": folder}
 
 
+def assert_says(message: str, words) -> None:
+    """Each of ``words`` is in the failure ``message``."""
+    for word in words:
+        assert word in message, (word, message)
+
+
 def run_and_expect_failure(state, task: str, words: list[str]) -> str:
     """Run the date; it must fail at ``task`` and leave every published thing as it was.
 
@@ -98,8 +104,7 @@ def run_and_expect_failure(state, task: str, words: list[str]) -> str:
     message = completed.stderr
     assert completed.returncode != 0, completed.stdout
     assert f"failed tasks: {task}" in message, message
-    for word in words:
-        assert word in message, (word, message)
+    assert_says(message, words)
     assert digest(warehouse) == before, "the published warehouse changed"
     if task != "gate_before_export":
         landed_after = sorted(p.relative_to(landing) for p in landing.rglob("part-0.parquet"))
@@ -180,51 +185,60 @@ def stopped_before_load(published):
 
 def test_duplicate_key_stops_before_load(stopped_before_load):
     message, rows = stopped_before_load
-    for words in (
-        "contacts: expect_column_values_to_be_unique on 'contact_id'",
-        f"contact_id={rows['contacts'][1]['contact_id']}",
-    ):
-        assert words in message, (words, message)
+    assert_says(
+        message,
+        (
+            "contacts: expect_column_values_to_be_unique on 'contact_id'",
+            f"contact_id={rows['contacts'][1]['contact_id']}",
+        ),
+    )
 
 
 def test_bad_enum_stops_before_load(stopped_before_load):
     message, rows = stopped_before_load
-    for words in (
-        "accounts: expect_column_values_to_be_in_set on 'plan'",
-        "found 'enterprise'",
-        "expected one of free/trial/paid",
-        "accounts.csv, line 4",
-        f"account_id={rows['accounts'][2]['account_id']}",
-    ):
-        assert words in message, (words, message)
+    assert_says(
+        message,
+        (
+            "accounts: expect_column_values_to_be_in_set on 'plan'",
+            "found 'enterprise'",
+            "expected one of free/trial/paid",
+            "accounts.csv, line 4",
+            f"account_id={rows['accounts'][2]['account_id']}",
+        ),
+    )
 
 
 def test_out_of_range_csat_stops_before_load(stopped_before_load):
     message, rows = stopped_before_load
-    for words in (
-        "tickets: expect_column_values_to_be_between on 'csat_score'",
-        "found 9",
-        "<= 5",
-        "tickets.csv, line 2",
-        f"ticket_id={rows['tickets'][0]['ticket_id']}",
-    ):
-        assert words in message, (words, message)
+    assert_says(
+        message,
+        (
+            "tickets: expect_column_values_to_be_between on 'csat_score'",
+            "found 9",
+            "<= 5",
+            "tickets.csv, line 2",
+            f"ticket_id={rows['tickets'][0]['ticket_id']}",
+        ),
+    )
 
 
 def test_unknown_accounts_above_the_fail_share_stop_before_load(stopped_before_load):
     message, _rows = stopped_before_load
-    for words in (
-        "activities: expect_column_values_to_not_be_null on 'known_account_id'",
-        "at least 95% of rows",
-        "activity_id=",
-    ):
-        assert words in message, (words, message)
+    assert_says(
+        message,
+        (
+            "activities: expect_column_values_to_not_be_null on 'known_account_id'",
+            "at least 95% of rows",
+            "activity_id=",
+        ),
+    )
 
 
 def test_truncated_snapshot_stops_before_load(stopped_before_load):
     message, _rows = stopped_before_load
-    for words in ("contacts: expect_table_row_count_to_be_between", "factor 1.5", "baseline:"):
-        assert words in message, (words, message)
+    assert_says(
+        message, ("contacts: expect_table_row_count_to_be_between", "factor 1.5", "baseline:")
+    )
 
 
 def test_unroutable_tasks_stop_before_export(state):
