@@ -1,8 +1,9 @@
 """Run the nightly DAG through Airflow itself, with a project-local Airflow home.
 
 ``touchline run`` uses this: an embedded Airflow (SQLite metadata DB under
-``$TOUCHLINE_HOME/airflow``) migrated once, the ``warehouse_writer`` pool created, then
-``airflow dags test`` for the requested logical date with the paths as the run's params.
+``$TOUCHLINE_HOME/airflow``, copied from a template migrated once per Airflow version, with
+the ``warehouse_writer`` pool), then ``airflow dags test`` for the requested logical date
+with the paths as the run's params.
 The run's final state is read back from the metadata DB, so a failed task means a non-zero
 exit and a readable message naming the task and its error.
 
@@ -21,13 +22,16 @@ import json
 import logging
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 from touchline.config import DAG_ID, REPO_ROOT, SEND_PARAM, WAREHOUSE_POOL, Settings
@@ -96,22 +100,49 @@ def _airflow(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
 
 
 def ensure_airflow(paths: Settings) -> None:
-    """Create the local metadata DB and the one-slot writer pool, once."""
+    """Give the home its metadata DB (migrated, with the one-slot writer pool), once.
+
+    Migrating a new SQLite DB costs Airflow ten seconds or so, the same ten for every home:
+    the first home of an Airflow version migrates a template DB in the user's cache
+    (:func:`metadata_template`), and each new home starts from a copy of it.
+    """
     home = airflow_home(paths)
     stamp = home / SCHEMA_STAMP
     if stamp.exists():
         return
     home.mkdir(parents=True, exist_ok=True)
-    env = airflow_env(paths)
-    for args in (
-        ["db", "migrate"],
-        ["pools", "set", WAREHOUSE_POOL, "1", "One writer to the DuckDB warehouse at a time"],
-    ):
-        completed = _airflow(args, env)
-        if completed.returncode != 0:
-            output = (completed.stdout + completed.stderr)[-3000:]
-            raise PipelineError(f"airflow {' '.join(args[:2])} failed:\n{output}")
+    shutil.copyfile(metadata_template(), _metadata_db(paths))
     stamp.write_text("ready\n")
+
+
+def metadata_template() -> Path:
+    """A migrated metadata DB with the writer pool, for this Airflow version (made once).
+
+    It lives under ``$XDG_CACHE_HOME/touchline`` (``~/.cache/touchline``); it is written in
+    a scratch folder and renamed into place, so a home never copies a half-migrated file.
+    """
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "touchline"
+    template = cache / f"airflow-{version('apache-airflow')}-metadata.db"
+    if template.exists():
+        return template
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".airflow-template-", dir=cache) as scratch:
+        env = dict(os.environ)
+        env.update(
+            AIRFLOW_HOME=scratch,
+            AIRFLOW__CORE__LOAD_EXAMPLES="False",
+            AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{Path(scratch) / 'airflow.db'}",
+        )
+        for args in (
+            ["db", "migrate"],
+            ["pools", "set", WAREHOUSE_POOL, "1", "One writer to the DuckDB warehouse at a time"],
+        ):
+            completed = _airflow(args, env)
+            if completed.returncode != 0:
+                output = (completed.stdout + completed.stderr)[-3000:]
+                raise PipelineError(f"airflow {' '.join(args[:2])} failed:\n{output}")
+        os.replace(Path(scratch) / "airflow.db", template)
+    return template
 
 
 def run_log_path(paths: Settings, run_date: dt.date, started: dt.datetime, pid: int) -> Path:

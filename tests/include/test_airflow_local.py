@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 import pytest
 
-from touchline.airflow_local import RunInProgress, _holding, run_log_path
-from touchline.config import settings
+from touchline.airflow_local import (
+    RunInProgress,
+    _holding,
+    airflow_home,
+    ensure_airflow,
+    metadata_template,
+    run_log_path,
+)
+from touchline.config import WAREHOUSE_POOL, settings
 
 
 def test_a_held_lock_refuses_a_second_run_naming_the_first(tmp_path):
@@ -35,3 +43,23 @@ def test_each_run_has_its_own_log_file(tmp_path, monkeypatch):
     one, other = run_log_path(paths, day, started, 100), run_log_path(paths, day, started, 101)
     assert one != other and one.parent == other.parent
     assert one.parent.name == "2026-10-30"
+
+
+def test_new_homes_copy_one_migrated_template(tmp_path, monkeypatch):
+    """The first home migrates a template in the cache; the next copies it, pool and all."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    homes = []
+    for name in ("one", "two"):
+        monkeypatch.setenv("TOUCHLINE_HOME", str(tmp_path / name))
+        ensure_airflow(settings())
+        homes.append(airflow_home(settings()) / "airflow.db")
+        if name == "one":
+            template = metadata_template()
+            made = template.stat().st_mtime_ns
+    assert metadata_template() == template and template.stat().st_mtime_ns == made
+    assert [p.name for p in template.parent.iterdir()] == [template.name]  # no scratch left
+    for db in homes:
+        with sqlite3.connect(db) as con:
+            pools = dict(con.execute("select pool, slots from slot_pool").fetchall())
+            (revision,) = con.execute("select version_num from alembic_version").fetchone()
+        assert pools[WAREHOUSE_POOL] == 1 and revision
