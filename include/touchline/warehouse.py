@@ -68,6 +68,10 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+# unit tests check the SQL logic on fixtures: the test suite runs them, a nightly build
+# (which may start from an empty warehouse) does not need them
+BUILD_ARGS = ["build", "--fail-fast", "--exclude", "test_type:unit"]
+
 # a history batch: the daily history (health and its ledger, the last of it) and its parents
 HISTORY_MODELS = "+int_account_health_contributions_daily"
 
@@ -119,6 +123,28 @@ def history_batch_vars(batch_days: int, through: dt.date) -> dict:
     return {"history_batch_days": batch_days, "history_through": through.isoformat()}
 
 
+def history_batches(
+    paths: Settings, run_date: dt.date, warehouse: Path
+) -> tuple[int, dt.date] | None:
+    """(days per batch, first day) when the history needs batches before the build, else None.
+
+    Needed when the days the build would add, times the accounts, exceed the budget of
+    ``history_batch_days``.
+    """
+    batch_days = history_batch_days(paths, run_date)
+    if batch_days is None:
+        return None
+    newest = newest_history_day(warehouse)
+    if newest is not None:
+        first = newest + dt.timedelta(days=1)
+    else:
+        landed = published_partitions(paths.landing_dir, "accounts")
+        first = min(day for day in landed if day <= run_date)
+    if (run_date - first).days + 1 <= batch_days:
+        return None
+    return batch_days, first
+
+
 def catch_up_history(
     paths: Settings,
     run_date: dt.date,
@@ -127,22 +153,15 @@ def catch_up_history(
 ) -> int:
     """Build the history models in batches up to the day before ``run_date``, if needed.
 
-    Needed when the days the build would add, times the accounts, exceed the budget of
-    ``history_batch_days``. By default each batch is a ``dbt build`` of the history models
-    and their seeds (no tests: the build that follows tests every row); ``run_batch(vars)``
-    runs a batch some other way. Returns the batches run.
+    Needed when :func:`history_batches` says so. By default each batch is a ``dbt build`` of
+    the history models and their seeds (no tests: the build that follows tests every row);
+    ``run_batch(vars)`` runs a batch some other way. Returns the batches run.
     """
-    batch_days = history_batch_days(paths, run_date)
-    if batch_days is None:
+    planned = history_batches(paths, run_date, warehouse)
+    if planned is None:
         return 0
+    batch_days, first = planned
     newest = newest_history_day(warehouse)
-    if newest is not None:
-        first = newest + dt.timedelta(days=1)
-    else:
-        landed = published_partitions(paths.landing_dir, "accounts")
-        first = min(day for day in landed if day <= run_date)
-    if (run_date - first).days + 1 <= batch_days:
-        return 0
     through = run_date - dt.timedelta(days=1)
     if run_batch is None:
 
@@ -197,13 +216,19 @@ def dbt_env(paths: Settings, run_date: dt.date, warehouse: Path) -> dict[str, st
 
 
 def run_dbt(
-    args: list[str], paths: Settings, run_date: dt.date, warehouse: Path
+    args: list[str],
+    paths: Settings,
+    run_date: dt.date,
+    warehouse: Path,
+    then: list[list[str]] = (),
 ) -> subprocess.CompletedProcess:
-    """Run one dbt command on ``warehouse`` in its own process (the file is closed on exit)."""
+    """Run one dbt command on ``warehouse`` in its own process (the file is closed on exit).
+
+    ``then``: more dbt commands run after ``args`` in the same process, each only if the one
+    before succeeded, all served by one parse of the project (``touchline.dbt_steps``).
+    """
     state = paths.state_dir
-    command = [
-        dbt_executable(),
-        *args,
+    common = [
         "--project-dir",
         str(paths.dbt_project_dir),
         "--profiles-dir",
@@ -213,8 +238,14 @@ def run_dbt(
         "--log-path",
         str(state / "dbt-logs"),
     ]
+    if then:
+        steps = json.dumps({"common": common, "steps": [args, *then]})
+        command = [sys.executable, "-m", "touchline.dbt_steps", steps]
+    else:
+        command = [dbt_executable(), *args, *common]
     state.mkdir(parents=True, exist_ok=True)
-    log.info("running %s", " ".join(command[:2]))
+    named = [" ".join(w for w in step[:2] if not w.startswith("-")) for step in [args, *then]]
+    log.info("running dbt %s", ", then ".join(named))
     return subprocess.run(
         command,
         env=dbt_env(paths, run_date, warehouse),
@@ -243,7 +274,17 @@ def _run_checked(
     args: list[str], paths: Settings, run_date: dt.date, warehouse: Path, what: str = "dbt build"
 ) -> dict[str, int]:
     """Run dbt; its node counts by status, or BuildError naming every failed node."""
-    completed = run_dbt(args, paths, run_date, warehouse)
+    return _checked(run_dbt(args, paths, run_date, warehouse), paths, run_date, warehouse, what)
+
+
+def _checked(
+    completed: subprocess.CompletedProcess,
+    paths: Settings,
+    run_date: dt.date,
+    warehouse: Path,
+    what: str = "dbt build",
+) -> dict[str, int]:
+    """The node counts by status of the dbt run that ended as ``completed``, or BuildError."""
     run_results = paths.state_dir / "dbt-target" / "run_results.json"
     counts, failures = _failures(run_results)
     if completed.returncode != 0:
@@ -260,14 +301,18 @@ def _run_checked(
     return counts
 
 
-def check_freshness(paths: Settings, run_date: dt.date, warehouse: Path) -> list[str]:
+def check_freshness(
+    paths: Settings, run_date: dt.date, warehouse: Path, then: list[list[str]] = ()
+) -> tuple[list[str], subprocess.CompletedProcess]:
     """``dbt source freshness`` as of ``run_date``: the sources that warn, in words.
 
     Each source declares its thresholds (models/staging/*/_*__sources.yml); its age is the
     run date less its newest landed partition. Past ``error_after`` the build stops with
-    BuildError naming each stale source, before anything is built.
+    BuildError naming each stale source, before anything is built. ``then``: dbt commands
+    the same process runs once the sources pass (see :func:`run_dbt`); the process is
+    returned with the warnings.
     """
-    completed = run_dbt(["source", "freshness"], paths, run_date, warehouse)
+    completed = run_dbt(["source", "freshness"], paths, run_date, warehouse, then=then)
     found = paths.state_dir / "dbt-target" / "sources.json"
     if not found.exists():
         raise BuildError(
@@ -294,7 +339,7 @@ def check_freshness(paths: Settings, run_date: dt.date, warehouse: Path) -> list
         )
     for line in warned:
         log.warning("source freshness: %s", line)
-    return warned
+    return warned, completed
 
 
 def _explain_failed_tests(
@@ -453,13 +498,14 @@ def build(paths: Settings, run_date: dt.date, publish: bool = True) -> BuildResu
     if published.exists():
         shutil.copyfile(published, working)
     try:
-        stale = check_freshness(paths, run_date, working)
-        batches = catch_up_history(paths, run_date, working)
-        # unit tests check the SQL logic on fixtures: the test suite runs them, a nightly
-        # build (which may start from an empty warehouse) does not need them
-        counts = _run_checked(
-            ["build", "--fail-fast", "--exclude", "test_type:unit"], paths, run_date, working
-        )
+        if history_batches(paths, run_date, working) is None:
+            # the usual night: one dbt process checks the sources and builds
+            stale, completed = check_freshness(paths, run_date, working, then=[BUILD_ARGS])
+            batches, counts = 0, _checked(completed, paths, run_date, working)
+        else:
+            stale, _ = check_freshness(paths, run_date, working)
+            batches = catch_up_history(paths, run_date, working)
+            counts = _run_checked(BUILD_ARGS, paths, run_date, working)
         with duckdb.connect(str(working)) as con:  # fold any write-ahead log into the file
             con.execute("checkpoint")
         os.replace(working, candidate_path(paths))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import shutil
 
@@ -66,3 +67,26 @@ def test_the_report_lists_the_failing_rows(unconvertible):
     assert {row["account_id"] for row in test["rows"]} == accounts
     html = (report.report_dir(paths.output_dir, run_date) / "report.html").read_text()
     assert "fx_rates row on or before the day" in html
+
+
+def test_stale_sources_stop_the_night_before_any_model(tmp_path, small_drop):
+    """Past error_after the build stops at the freshness check, naming each stale source."""
+    first, _ = small_drop.dates
+    paths = settings().with_overrides(
+        source_dir=small_drop.out_dir,
+        landing_dir=tmp_path / "landing",
+        warehouse=tmp_path / "warehouse.duckdb",
+        output_dir=tmp_path / "output",
+    )
+    land_history(paths, [first])
+    late = first + dt.timedelta(days=8)  # crm, support and usage allow 7 days; engagement 30
+    with pytest.raises(warehouse.BuildError) as raised:
+        warehouse.build(paths, late)
+    message = str(raised.value)
+    assert message.startswith(f"sources too stale to build {late}"), message
+    stale = {line[2:].split(":")[0] for line in message.splitlines() if line.startswith("- ")}
+    assert {name.split(".")[0] for name in stale} == {"crm", "support", "usage"}, message
+    assert f"newest partition {first}" in message
+    assert not paths.warehouse.exists() and not warehouse.candidate_path(paths).exists()
+    built = paths.state_dir / "dbt-target" / "run_results.json"
+    assert not built.exists() or "model." not in built.read_text(), "a model was built"
