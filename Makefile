@@ -42,8 +42,9 @@ bench: $(STAMP)
 dev-servers: $(STAMP)
 	$(BIN)/touchline dev-servers
 
+# on every core: the nights through Airflow each keep about one core busy
 test: $(STAMP) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # Debian's chromium (and a font for its text), which the run report's browser test drives
 # (tests/report/test_report_browser.py); without root or apt that test skips, saying why

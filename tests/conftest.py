@@ -13,6 +13,46 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TOUCHLINE = str(Path(sys.executable).with_name("touchline"))
 
 
+# `make test` runs the suite on every core (pytest-xdist). Each group's tests run in one
+# worker, so a module's fixtures are built once: a group is a module, or the modules that
+# share a costly session fixture (a session fixture is built once per worker that uses it).
+SHARED_FIXTURE_MODULES = {
+    "tests/include/test_diff.py": "two_nights",
+    "tests/include/test_preview.py": "two_nights",
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False  # keep the order below, not the largest first
+
+    class ByGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::")[0]
+            return SHARED_FIXTURE_MODULES.get(module, module)
+
+    return ByGroup(config, log)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Hand the longest groups to the workers first.
+
+    Workers take groups in collection order, so a long group collected last would leave the
+    other workers idle at the end: the scheduler stacks go first, then the other nights
+    through Airflow (the e2e mark), then the rest, each in its collected order.
+    """
+
+    def weight(item) -> int:
+        if item.nodeid.startswith("tests/scheduler/"):
+            return 0
+        return 1 if item.get_closest_marker("e2e") else 2
+
+    items.sort(key=weight)  # stable: collection order within each weight
+
+
 def pytest_configure(config):
     """Tests that import Airflow get a throw-away Airflow home, never ~/airflow."""
     import tempfile
