@@ -658,19 +658,35 @@ def code_version() -> str | None:
     return f"{commit}-dirty" if changed else commit
 
 
-def markdown(result: dict) -> str:
+def markdown(result: dict, earlier: dict | None = None) -> str:
+    """The results as a table; with ``earlier`` (a previous result of the scale), its
+    seconds beside each stage, so a regression shows."""
     commit = f"commit {result['commit']}; " if result.get("commit") else ""
     lines = [
         f"### {result['scale']}: {result['accounts']:,} accounts, {result['days']} days "
         f"({result['date']}; {commit}{result['machine']['cpus']} cores, "
         f"{result['machine']['memory_gb']} GB)",
         "",
-        "| stage | seconds | peak RSS (MB) | rows | rows/s |",
-        "|---|---:|---:|---:|---:|",
     ]
+    before = {}
+    if earlier:
+        before = {stage["name"]: stage["seconds"] for stage in earlier["stages"]}
+        lines += [
+            f"| stage | seconds | earlier ({earlier.get('commit') or earlier['date']}) | "
+            "peak RSS (MB) | rows | rows/s |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+    else:
+        lines += [
+            "| stage | seconds | peak RSS (MB) | rows | rows/s |",
+            "|---|---:|---:|---:|---:|",
+        ]
     for stage in result["stages"]:
+        was = ""
+        if earlier:
+            was = f" {before[stage['name']]:.1f} |" if stage["name"] in before else " |"
         lines.append(
-            f"| {stage['name']} | {stage['seconds']:.1f} | {stage['peak_rss_mb']:.0f} | "
+            f"| {stage['name']} | {stage['seconds']:.1f} |{was} {stage['peak_rss_mb']:.0f} | "
             f"{stage['rows']:,} | {stage['rows_per_second']:,.0f} |"
         )
     lines.append("")
@@ -721,15 +737,40 @@ def sources_markdown(result: dict) -> str:
 
 
 def write_results(result: dict, folder: Path | None = None) -> None:
+    """``<scale>-<date>-<commit>.json`` and ``.md`` in ``folder`` (default bench/results).
+
+    A run never replaces an earlier commit's figures, and the table shows the newest of
+    them beside its own.
+    """
     folder = Path(folder) if folder else REPO_ROOT / "bench" / "results"
     folder.mkdir(parents=True, exist_ok=True)
     sources = result.get("stage") == "sources"
-    stem = folder / f"{result['scale']}{'-sources' if sources else ''}-{result['date']}"
-    table = sources_markdown(result) if sources else markdown(result)
+    name = f"{result['scale']}{'-sources' if sources else ''}-{result['date']}"
+    stem = folder / (f"{name}-{result['commit']}" if result.get("commit") else name)
+    if sources:
+        table = sources_markdown(result)
+    else:
+        table = markdown(result, earlier_result(folder, result, stem.with_suffix(".json")))
     stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     stem.with_suffix(".md").write_text(table)
     print()
     print(table)
+
+
+def earlier_result(folder: Path, result: dict, written: Path) -> dict | None:
+    """The newest pipeline result of ``result``'s scale in ``folder`` from another commit."""
+    found = []
+    for path in folder.glob(f"{result['scale']}-*.json"):
+        try:
+            other = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if path == written or other.get("stage") or "stages" not in other:
+            continue
+        if result.get("commit") and other.get("commit") == result["commit"]:
+            continue
+        found.append((other.get("date", ""), path.stat().st_mtime, other))
+    return max(found, key=lambda entry: entry[:2])[2] if found else None
 
 
 def _main(argv: list[str]) -> None:

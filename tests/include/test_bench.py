@@ -114,6 +114,25 @@ def test_the_table_names_the_commit_it_measured():
     assert "(2026-12-01; 2 cores" in markdown(result("small", 30.0))  # not from a checkout
 
 
+def test_a_run_keeps_earlier_commits_figures_and_shows_them_beside_its_own(tmp_path):
+    first = dict(result("medium", 37.0), commit="53ccf86")
+    second = dict(result("medium", 85.6), commit="b80e3fd", date="2026-12-03")
+    bench.write_results(first, tmp_path)
+    bench.write_results(dict(result("small", 9.0), commit="0000000"), tmp_path)  # another scale
+    bench.write_results(second, tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == [
+        "medium-2026-12-01-53ccf86.json",
+        "medium-2026-12-03-b80e3fd.json",
+        "small-2026-12-01-0000000.json",
+    ]
+    table = (tmp_path / "medium-2026-12-03-b80e3fd.md").read_text()
+    assert "| stage | seconds | earlier (53ccf86) | peak RSS (MB) |" in table
+    assert "| nightly_incremental | 85.6 | 37.0 | 2000 |" in table
+    assert "| sql_floor | 90.0 | 90.0 |" in table
+    first_table = (tmp_path / "medium-2026-12-01-53ccf86.md").read_text()
+    assert "earlier" not in first_table  # nothing before it
+
+
 def test_the_sources_stage_measures_each_source_at_the_tiny_scale(tmp_path):
     from touchline.cli import build_parser
 
@@ -137,11 +156,12 @@ def test_the_sources_stage_measures_each_source_at_the_tiny_scale(tmp_path):
     assert list(stages["zendesk"]["detail"]["entities"]) == ["tickets"]
     assert list(stages["usage_files"]["detail"]["entities"]) == ["usage_events"]
     # the results name the commit measured and the date served
-    written = json.loads(
-        (tmp_path / "results" / f"tiny-sources-{measured['date']}.json").read_text()
-    )
+    stem = f"tiny-sources-{measured['date']}"
+    if measured["commit"]:
+        stem += f"-{measured['commit']}"
+    written = json.loads((tmp_path / "results" / f"{stem}.json").read_text())
     assert written["commit"] == bench.code_version()
     assert written["served_date"] == measured["served_date"]
-    table = (tmp_path / "results" / f"tiny-sources-{measured['date']}.md").read_text()
+    table = (tmp_path / "results" / f"{stem}.md").read_text()
     assert "| salesforce | accounts, contracts, contacts, csms, snoozes, fx_rates |" in table
     assert 0 < stages["zendesk"]["detail"]["extract_seconds"] <= stages["zendesk"]["seconds"]
