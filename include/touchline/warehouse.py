@@ -199,8 +199,14 @@ def catch_up_history(
     return batches
 
 
-def dbt_env(paths: Settings, run_date: dt.date, warehouse: Path) -> dict[str, str]:
+def dbt_env(
+    paths: Settings, run_date: dt.date, warehouse: Path, tested_from: dt.date | None = None
+) -> dict[str, str]:
+    """The environment of a dbt process; ``tested_from``: see :func:`first_tested_day`."""
     env = dict(os.environ)
+    env.pop(TESTED_FROM_ENV, None)
+    if tested_from is not None:
+        env[TESTED_FROM_ENV] = tested_from.isoformat()
     env.update(
         # the build's settings, always passed: dbt's profile has defaults for a bare dbt only
         TOUCHLINE_DUCKDB_MEMORY_LIMIT=duckdb_memory_limit(),
@@ -215,17 +221,33 @@ def dbt_env(paths: Settings, run_date: dt.date, warehouse: Path) -> dict[str, st
     return env
 
 
+# the first day a build's data tests check in the tables that grow by day (macros/tested_days.sql)
+TESTED_FROM_ENV = "TOUCHLINE_TESTED_FROM"
+
+
+def first_tested_day(run_date: dt.date, warehouse: Path) -> dt.date | None:
+    """The first day a build of ``run_date`` on ``warehouse`` adds: its data tests check the
+    days from there on in the tables that grow by day (the earlier days passed the builds that
+    added them). None on a first build: every row is tested."""
+    newest = newest_history_day(warehouse)
+    if newest is None:
+        return None
+    return min(run_date, newest + dt.timedelta(days=1))
+
+
 def run_dbt(
     args: list[str],
     paths: Settings,
     run_date: dt.date,
     warehouse: Path,
     then: list[list[str]] = (),
+    tested_from: dt.date | None = None,
 ) -> subprocess.CompletedProcess:
     """Run one dbt command on ``warehouse`` in its own process (the file is closed on exit).
 
     ``then``: more dbt commands run after ``args`` in the same process, each only if the one
     before succeeded, all served by one parse of the project (``touchline.dbt_steps``).
+    ``tested_from``: the first day the data tests check in the tables that grow by day.
     """
     state = paths.state_dir
     common = [
@@ -248,7 +270,7 @@ def run_dbt(
     log.info("running dbt %s", ", then ".join(named))
     return subprocess.run(
         command,
-        env=dbt_env(paths, run_date, warehouse),
+        env=dbt_env(paths, run_date, warehouse, tested_from),
         cwd=paths.dbt_project_dir,
         capture_output=True,
         text=True,
@@ -271,10 +293,16 @@ def _failures(run_results: Path) -> tuple[dict[str, int], list[str]]:
 
 
 def _run_checked(
-    args: list[str], paths: Settings, run_date: dt.date, warehouse: Path, what: str = "dbt build"
+    args: list[str],
+    paths: Settings,
+    run_date: dt.date,
+    warehouse: Path,
+    what: str = "dbt build",
+    tested_from: dt.date | None = None,
 ) -> dict[str, int]:
     """Run dbt; its node counts by status, or BuildError naming every failed node."""
-    return _checked(run_dbt(args, paths, run_date, warehouse), paths, run_date, warehouse, what)
+    completed = run_dbt(args, paths, run_date, warehouse, tested_from=tested_from)
+    return _checked(completed, paths, run_date, warehouse, what)
 
 
 def _checked(
@@ -302,17 +330,23 @@ def _checked(
 
 
 def check_freshness(
-    paths: Settings, run_date: dt.date, warehouse: Path, then: list[list[str]] = ()
+    paths: Settings,
+    run_date: dt.date,
+    warehouse: Path,
+    then: list[list[str]] = (),
+    tested_from: dt.date | None = None,
 ) -> tuple[list[str], subprocess.CompletedProcess]:
     """``dbt source freshness`` as of ``run_date``: the sources that warn, in words.
 
     Each source declares its thresholds (models/staging/*/_*__sources.yml); its age is the
     run date less its newest landed partition. Past ``error_after`` the build stops with
     BuildError naming each stale source, before anything is built. ``then``: dbt commands
-    the same process runs once the sources pass (see :func:`run_dbt`); the process is
-    returned with the warnings.
+    the same process runs once the sources pass (see :func:`run_dbt`, also for
+    ``tested_from``); the process is returned with the warnings.
     """
-    completed = run_dbt(["source", "freshness"], paths, run_date, warehouse, then=then)
+    completed = run_dbt(
+        ["source", "freshness"], paths, run_date, warehouse, then=then, tested_from=tested_from
+    )
     found = paths.state_dir / "dbt-target" / "sources.json"
     if not found.exists():
         raise BuildError(
@@ -498,14 +532,17 @@ def build(paths: Settings, run_date: dt.date, publish: bool = True) -> BuildResu
     if published.exists():
         shutil.copyfile(published, working)
     try:
+        first_tested = first_tested_day(run_date, working)
         if history_batches(paths, run_date, working) is None:
             # the usual night: one dbt process checks the sources and builds
-            stale, completed = check_freshness(paths, run_date, working, then=[BUILD_ARGS])
+            stale, completed = check_freshness(
+                paths, run_date, working, then=[BUILD_ARGS], tested_from=first_tested
+            )
             batches, counts = 0, _checked(completed, paths, run_date, working)
         else:
             stale, _ = check_freshness(paths, run_date, working)
             batches = catch_up_history(paths, run_date, working)
-            counts = _run_checked(BUILD_ARGS, paths, run_date, working)
+            counts = _run_checked(BUILD_ARGS, paths, run_date, working, tested_from=first_tested)
         with duckdb.connect(str(working)) as con:  # fold any write-ahead log into the file
             con.execute("checkpoint")
         os.replace(working, candidate_path(paths))

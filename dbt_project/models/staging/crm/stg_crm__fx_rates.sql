@@ -1,11 +1,7 @@
 with
 
-snapshots as (
-    select * from {{ ref('stg_crm__fx_rate_snapshots') }}
-),
-
 latest as (
-    {{ latest_snapshot('snapshots', 'snapshot_date') }}
+    {{ latest_snapshot(ref('stg_crm__fx_rate_snapshots'), 'snapshot_date') }}
 ),
 
 final as (

@@ -1,0 +1,96 @@
+"""What a night tests: the days it adds; a first build tests every row.
+
+The tables that grow by day (the landed snapshots and events behind the staging views, the
+daily history) opt in by naming their day column (macros/tested_days.sql): their earlier
+days passed the builds that added them. Everything else is tested whole each night.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+import pytest
+
+from touchline import warehouse
+from touchline.config import settings
+from touchline.extract import land_history
+
+# (the model's properties file, the test's name as it starts: dbt shortens long names)
+SCOPED_TEST = ("int_account_tiers_daily.yml", "unique_combination_int_account_")
+WHOLE_TEST = ("int_usage_events.yml", "unique_int_usage_events_event_id")
+
+
+def compiled_test(paths, test: tuple[str, str]) -> str:
+    """The SQL of the test as the last build ran it."""
+    properties, name = test
+    run = paths.state_dir / "dbt-target" / "run"
+    (found,) = run.rglob(f"{properties}/{name}*.sql")
+    return found.read_text()
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory, small_drop):
+    """The small drop's history built in one first build, then its last day as a night."""
+    work = tmp_path_factory.mktemp("tested-days")
+    paths = settings().with_overrides(
+        source_dir=small_drop.out_dir,
+        landing_dir=work / "landing",
+        warehouse=work / "warehouse.duckdb",
+        output_dir=work / "output",
+    )
+    first, last = small_drop.dates
+    before = last - dt.timedelta(days=1)
+    land_history(paths, [first + dt.timedelta(days=n) for n in range((before - first).days + 1)])
+    warehouse.build(paths, before)
+    first_build = {test: compiled_test(paths, test) for test in (SCOPED_TEST, WHOLE_TEST)}
+    published = work / "published-before-last.duckdb"
+    shutil.copyfile(paths.warehouse, published)
+    land_history(paths, [last])
+    warehouse.build(paths, last)
+    nightly = {test: compiled_test(paths, test) for test in (SCOPED_TEST, WHOLE_TEST)}
+    return paths, last, published, first_build, nightly
+
+
+def test_a_first_build_tests_every_row(nights):
+    _, _, _, first_build, _ = nights
+    assert "history_date >= cast(" not in first_build[SCOPED_TEST]
+
+
+def test_a_night_tests_the_day_it_adds_in_tables_that_grow_by_day(nights):
+    _, last, _, _, nightly = nights
+    assert f"history_date >= cast('{last}' as date)" in nightly[SCOPED_TEST]
+    # an event id must be unique across every day: that test reads them all
+    assert ">= cast(" not in nightly[WHOLE_TEST]
+
+
+def test_a_bad_row_of_the_new_day_still_fails_the_night(nights, tmp_path):
+    paths, last, published, _, _ = nights
+    again = paths.with_overrides(warehouse=tmp_path / "warehouse.duckdb")
+    shutil.copyfile(published, again.warehouse)
+    part = paths.landing_dir / "accounts" / f"ds={last}" / "part-0.parquet"
+    doubled = tmp_path / "accounts.parquet"
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * from read_parquet('{part}') union all "
+            f"(select * from read_parquet('{part}') limit 1)) to '{doubled}' (format parquet)"
+        )
+    kept = tmp_path / "kept.parquet"
+    shutil.copyfile(part, kept)
+    shutil.copyfile(doubled, part)
+    try:
+        with pytest.raises(warehouse.BuildError) as raised:
+            warehouse.build(again, last)
+    finally:
+        shutil.copyfile(kept, part)
+    assert "unique_combination_stg_crm__account_snapshots" in str(raised.value), raised.value
+
+
+def test_the_latest_snapshot_views_read_one_partition(nights):
+    paths, last, _, _, _ = nights
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        (sql,) = con.execute(
+            "select sql from duckdb_views() where view_name = 'stg_crm__accounts'"
+        ).fetchone()
+    assert f"snapshot_date = CAST('{last}' AS DATE)" in sql, sql
