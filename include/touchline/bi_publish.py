@@ -65,6 +65,7 @@ MARTS = (
     "health_backtest_lead_times",
     "touchpoint_outcomes",
     "experiment_results",
+    "evidence_as_of",
 )
 # marts that stay in the warehouse: the backtest's rows are every account-day of the
 # history again (the BI copy holds their aggregates, and fct_account_health_daily)

@@ -183,6 +183,8 @@ MEMORY_LIMIT_CAP = 6 * 1024**3  # the most the build takes by default (it spills
 MEMORY_LIMIT_SHARE = 0.6  # and at most this share of the machine's memory
 HISTORY_BATCH = "TOUCHLINE_HISTORY_BATCH_ACCOUNT_DAYS"
 HISTORY_BATCH_ACCOUNT_DAYS = 4_000_000  # account-days one history run adds at most
+EVIDENCE_EVERY = "TOUCHLINE_EVIDENCE_EVERY_DAYS"
+EVIDENCE_EVERY_DAYS = 7  # the backtest and the plays' outcomes are computed again weekly
 
 
 def _integer(variable: str, default: int) -> int:
@@ -226,6 +228,19 @@ def history_batch_account_days() -> int:
     200,000 accounts in 20-day batches.
     """
     return _integer(HISTORY_BATCH, HISTORY_BATCH_ACCOUNT_DAYS)
+
+
+def evidence_every_days() -> int:
+    """How often the nightly build computes the evidence marts again, in days
+    (``TOUCHLINE_EVIDENCE_EVERY_DAYS``, default 7; 1: every night).
+
+    The backtest and the plays' outcomes read the whole stored history: on the nights
+    between, they stay as the last evidence build left them (``evidence_as_of`` says when).
+    """
+    days = _integer(EVIDENCE_EVERY, EVIDENCE_EVERY_DAYS)
+    if days < 1:
+        raise ValueError(f"{EVIDENCE_EVERY}={days} must be 1 (every night) or more days")
+    return days
 
 
 # -- waiting for the drop, deadlines and alerts -----------------------------------------------

@@ -33,6 +33,7 @@ from touchline.config import (
     Settings,
     dbt_threads,
     duckdb_memory_limit,
+    evidence_every_days,
     history_batch_account_days,
 )
 from touchline.config import default_memory_limit as default_memory_limit  # for bench.py
@@ -51,6 +52,7 @@ class BuildResult:
     nodes: dict[str, int]  # status -> count
     history_batches: int = 0  # history runs before the build (a long first build)
     stale_sources: list[str] = field(default_factory=list)  # sources whose freshness warns
+    evidence: bool = True  # whether the evidence marts were computed again (evidence_due)
 
     def as_dict(self) -> dict:
         return {
@@ -60,6 +62,7 @@ class BuildResult:
             "nodes": self.nodes,
             "stale_sources": self.stale_sources,
             "history_batches": self.history_batches,
+            "evidence": self.evidence,
         }
 
 
@@ -70,7 +73,42 @@ def dbt_executable() -> str:
 
 # unit tests check the SQL logic on fixtures: the test suite runs them, a nightly build
 # (which may start from an empty warehouse) does not need them
-BUILD_ARGS = ["build", "--fail-fast", "--exclude", "test_type:unit"]
+BUILD_EXCLUDED = ["test_type:unit"]
+# the models that read the whole history to grade it (models/*/evidence), and their tests
+EVIDENCE_SELECTOR = "tag:evidence"
+
+
+def build_args(evidence: bool = True) -> list[str]:
+    """The nightly ``dbt build``: every model, seed and data test, the evidence if asked."""
+    excluded = BUILD_EXCLUDED if evidence else [*BUILD_EXCLUDED, EVIDENCE_SELECTOR]
+    return ["build", "--fail-fast", "--exclude", *excluded]
+
+
+def evidence_as_of(warehouse: Path) -> dt.date | None:
+    """The history day the evidence marts of ``warehouse`` were computed through (None: never)."""
+    if not warehouse.exists():
+        return None
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        schema = table_schema(con, "evidence_as_of")
+        if schema is None:
+            return None
+        found = con.execute(f'select max(as_of_date) from "{schema}".evidence_as_of').fetchone()
+    return found[0]
+
+
+def evidence_due(run_date: dt.date, warehouse: Path) -> bool:
+    """Whether a build of ``run_date`` on ``warehouse`` computes the evidence marts again.
+
+    Yes when they were never computed, or ``TOUCHLINE_EVIDENCE_EVERY_DAYS`` days or more
+    before ``run_date``. Never for a date older than the newest stored day: a past date's
+    build publishes only its history rows, and the evidence stays as of the newest day.
+    """
+    newest = newest_history_day(warehouse)
+    if newest is not None and run_date < newest:
+        return False
+    as_of = evidence_as_of(warehouse)
+    return as_of is None or (run_date - as_of).days >= evidence_every_days()
+
 
 # a history batch: the daily history (health and its ledger, the last of it) and its parents
 HISTORY_MODELS = "+int_account_health_contributions_daily"
@@ -533,16 +571,24 @@ def build(paths: Settings, run_date: dt.date, publish: bool = True) -> BuildResu
         shutil.copyfile(published, working)
     try:
         first_tested = first_tested_day(run_date, working)
+        evidence = evidence_due(run_date, working)
+        if not evidence:
+            log.info(
+                "the evidence marts stay as of %s (computed every %d days)",
+                evidence_as_of(working),
+                evidence_every_days(),
+            )
+        args = build_args(evidence)
         if history_batches(paths, run_date, working) is None:
             # the usual night: one dbt process checks the sources and builds
             stale, completed = check_freshness(
-                paths, run_date, working, then=[BUILD_ARGS], tested_from=first_tested
+                paths, run_date, working, then=[args], tested_from=first_tested
             )
             batches, counts = 0, _checked(completed, paths, run_date, working)
         else:
             stale, _ = check_freshness(paths, run_date, working)
             batches = catch_up_history(paths, run_date, working)
-            counts = _run_checked(BUILD_ARGS, paths, run_date, working, tested_from=first_tested)
+            counts = _run_checked(args, paths, run_date, working, tested_from=first_tested)
         with duckdb.connect(str(working)) as con:  # fold any write-ahead log into the file
             con.execute("checkpoint")
         os.replace(working, candidate_path(paths))
@@ -552,7 +598,13 @@ def build(paths: Settings, run_date: dt.date, publish: bool = True) -> BuildResu
     if publish:
         publish_candidate(paths)
     result = BuildResult(
-        run_date, published, time.monotonic() - started, counts, batches, stale_sources=stale
+        run_date,
+        published,
+        time.monotonic() - started,
+        counts,
+        batches,
+        stale_sources=stale,
+        evidence=evidence,
     )
     log.info("built %s in %.1fs: %s", candidate_path(paths), result.seconds, counts)
     return result

@@ -1,13 +1,16 @@
-"""What a night tests: the days it adds; a first build tests every row.
+"""What a night builds and tests: the days it adds, and the evidence only when it is due.
 
 The tables that grow by day (the landed snapshots and events behind the staging views, the
 daily history) opt in by naming their day column (macros/tested_days.sql): their earlier
-days passed the builds that added them. Everything else is tested whole each night.
+days passed the builds that added them. Everything else is tested whole each night. The
+evidence marts, which read the whole history, are computed again every
+TOUCHLINE_EVIDENCE_EVERY_DAYS days; a first build computes them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 
 import duckdb
@@ -43,14 +46,25 @@ def nights(tmp_path_factory, small_drop):
     first, last = small_drop.dates
     before = last - dt.timedelta(days=1)
     land_history(paths, [first + dt.timedelta(days=n) for n in range((before - first).days + 1)])
-    warehouse.build(paths, before)
+    first_result = warehouse.build(paths, before)
     first_build = {test: compiled_test(paths, test) for test in (SCOPED_TEST, WHOLE_TEST)}
     published = work / "published-before-last.duckdb"
     shutil.copyfile(paths.warehouse, published)
     land_history(paths, [last])
-    warehouse.build(paths, last)
+    night = warehouse.build(paths, last)
     nightly = {test: compiled_test(paths, test) for test in (SCOPED_TEST, WHOLE_TEST)}
+    nightly["built"] = built_models(paths)
+    nightly["results"] = (first_result, night)
     return paths, last, published, first_build, nightly
+
+
+def built_models(paths) -> set[str]:
+    results = json.loads((paths.state_dir / "dbt-target" / "run_results.json").read_text())
+    return {
+        r["unique_id"].split(".")[-1]
+        for r in results["results"]
+        if r["unique_id"].startswith("model.")
+    }
 
 
 def test_a_first_build_tests_every_row(nights):
@@ -94,3 +108,45 @@ def test_the_latest_snapshot_views_read_one_partition(nights):
             "select sql from duckdb_views() where view_name = 'stg_crm__accounts'"
         ).fetchone()
     assert f"snapshot_date = CAST('{last}' AS DATE)" in sql, sql
+
+
+def test_a_first_build_computes_the_evidence(nights):
+    paths, last, published, _, nightly = nights
+    first_result, _ = nightly["results"]
+    assert first_result.evidence
+    assert warehouse.evidence_as_of(published) == last - dt.timedelta(days=1)
+
+
+def test_a_night_before_the_evidence_is_due_keeps_it(nights):
+    paths, last, _, _, nightly = nights
+    _, night = nightly["results"]
+    assert not night.evidence
+    assert "int_touchpoint_outcomes" not in nightly["built"]
+    assert "int_account_tiers_daily" in nightly["built"]
+    assert warehouse.evidence_as_of(paths.warehouse) == last - dt.timedelta(days=1)
+
+
+def test_the_evidence_is_computed_again_when_due(nights, tmp_path, monkeypatch):
+    paths, last, published, _, _ = nights
+    again = paths.with_overrides(warehouse=tmp_path / "warehouse.duckdb")
+    shutil.copyfile(published, again.warehouse)
+    monkeypatch.setenv("TOUCHLINE_EVIDENCE_EVERY_DAYS", "1")
+    result = warehouse.build(again, last)
+    assert result.evidence
+    assert "int_touchpoint_outcomes" in built_models(again)
+    assert warehouse.evidence_as_of(again.warehouse) == last
+
+
+def test_a_past_date_never_computes_the_evidence(nights, monkeypatch):
+    paths, last, _, _, _ = nights
+    monkeypatch.setenv("TOUCHLINE_EVIDENCE_EVERY_DAYS", "1")
+    assert not warehouse.evidence_due(last - dt.timedelta(days=2), paths.warehouse)
+    assert warehouse.evidence_due(last + dt.timedelta(days=1), paths.warehouse)
+
+
+def test_the_evidence_interval_must_be_a_day_or_more(monkeypatch):
+    from touchline.config import evidence_every_days
+
+    monkeypatch.setenv("TOUCHLINE_EVIDENCE_EVERY_DAYS", "0")
+    with pytest.raises(ValueError, match="TOUCHLINE_EVIDENCE_EVERY_DAYS=0"):
+        evidence_every_days()

@@ -54,6 +54,9 @@ class Figures:
     evidence: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict)
     evidence_columns: dict[str, list[str]] = field(default_factory=dict)
     band_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)  # health_bands seed
+    evidence_as_of: dt.date | None = (
+        None  # the history day the evidence marts were computed through
+    )
 
 
 def ordered(codes, order: tuple[str, ...]) -> list[str]:
@@ -166,6 +169,11 @@ def read(warehouse: Path, run_date: dt.date) -> Figures:
                 continue
             evidence_columns[mart] = _columns(con, mart)
             evidence[mart] = _rows(con, f"select * from main.{mart} limit {EVIDENCE_ROW_LIMIT}")
+        evidence_as_of = None
+        if "evidence_as_of" in tables:
+            (evidence_as_of,) = con.execute(
+                "select max(as_of_date) from main.evidence_as_of"
+            ).fetchone()
     return Figures(
         run_date=run_date,
         warehouse=warehouse,
@@ -182,6 +190,7 @@ def read(warehouse: Path, run_date: dt.date) -> Figures:
         evidence=evidence,
         evidence_columns=evidence_columns,
         band_ranges=band_ranges,
+        evidence_as_of=evidence_as_of,
     )
 
 

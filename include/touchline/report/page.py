@@ -666,6 +666,12 @@ def _backtest(figures: Figures) -> tuple[str, str]:
         "turns red well before the churn (the lead time). A figure withheld for too few "
         "churns says so instead of showing a number.</p>",
     ]
+    if figures.evidence_as_of is not None:
+        out.append(
+            f'<p class="note">Computed through {e(str(figures.evidence_as_of))}, with the plays\' '
+            "outcomes: the nightly build computes the evidence again every "
+            "<code>TOUCHLINE_EVIDENCE_EVERY_DAYS</code> days (7 unless set).</p>"
+        )
     status = SHOWN
     if metrics is None:
         out.append(_missing("health_backtest_metrics", "the AUC, lift and lead time per horizon"))
