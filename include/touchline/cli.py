@@ -259,7 +259,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.stage == "sources":
             run_sources(scale, work, keep=args.keep, drop=args.drop)
         else:
-            run(scale, work, keep=args.keep, drop=args.drop, reuse_landing=args.reuse_landing)
+            run(
+                scale,
+                work,
+                keep=args.keep,
+                drop=args.drop,
+                reuse_landing=args.reuse_landing,
+                sql_floor=not args.no_sql_floor,
+            )
     return 0
 
 
@@ -518,6 +525,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--reuse-landing",
         action="store_true",
         help="keep the history a previous --keep run landed and start at the full pipeline",
+    )
+    bench.add_argument(
+        "--no-sql-floor",
+        action="store_true",
+        help="leave out the SQL floor stage (at the large scale it takes as long as the first "
+        "build; the targets do not need it)",
     )
     bench.add_argument(
         "--stage",

@@ -50,7 +50,9 @@ def test_a_failed_stage_raises_with_its_output():
         measure("broken", [sys.executable, "-c", failing], env={})
 
 
-def result(scale, nightly_seconds, nightly_mb=2000.0, sql_seconds=90.0, overhead=12.0):
+def result(scale, nightly_seconds, nightly_mb=2000.0, sql_seconds=90.0, overhead=12.0, **more):
+    """A result with every stage a target reads; ``more``: other figures by target name."""
+
     def stage(name, seconds, mb=100.0, detail=None):
         return {
             "name": name,
@@ -68,24 +70,33 @@ def result(scale, nightly_seconds, nightly_mb=2000.0, sql_seconds=90.0, overhead
         "date": "2026-12-01",
         "machine": {"cpus": 2, "memory_gb": 23.5},
         "stages": [
-            stage("sql_floor", sql_seconds),
+            stage("full_pipeline", more.get("full", 500.0)),
+            stage("scan_floor", 2.5),
             stage(
                 "nightly_incremental",
                 nightly_seconds,
                 nightly_mb,
-                {"airflow_overhead_seconds": overhead},
+                {
+                    "airflow_overhead_seconds": overhead,
+                    "dbt_seconds": more.get("dbt", 10.0),
+                    "slowest_tasks": [["build_warehouse", 12.5], ["gate_before_load", 3.4]],
+                    "slowest_models": [["int_account_user_spans", 1.39]],
+                },
             ),
+            stage("exports", more.get("exports", 5.0)),
+            stage("sql_floor", sql_seconds),
         ],
         "ratios": {"nightly_over_sql_floor": round(nightly_seconds / sql_seconds, 2)},
     }
 
 
-def test_the_nightly_target_is_twice_the_sql_floor_plus_airflow_overhead():
-    within, beyond = targets(result("medium", 192.0)), targets(result("medium", 192.1))
-    assert [check["limit"] for check in within] == [192.0]
+def test_the_medium_nightly_target_is_25_seconds():
+    within, beyond = targets(result("medium", 25.0)), targets(result("medium", 25.1))
+    assert [check["limit"] for check in within] == [25]
     assert within[0]["met"] and not beyond[0]["met"]
-    assert "NOT met" in markdown(result("medium", 192.1))
-    assert "192.0 against 192.0, met" in markdown(result("medium", 192.0))
+    assert within[0]["over_scan_floor"] == 10.0  # against the scan floor of 2.5 s
+    assert "25.1 (10.0 x the scan floor) against 25, NOT met" in markdown(result("medium", 25.1))
+    assert "25.0 (10.0 x the scan floor) against 25, met" in markdown(result("medium", 25.0))
 
 
 def test_the_small_scales_have_no_targets():
@@ -93,18 +104,27 @@ def test_the_small_scales_have_no_targets():
     assert "target" not in markdown(result("small", 1000.0))
 
 
-def test_the_large_scale_is_also_held_to_five_minutes_and_8_gb():
+def test_the_large_scale_is_held_to_each_of_its_targets():
     checks = {
         check["target"]: check["met"]
-        for check in targets(result("large", 301.0, nightly_mb=4000.0, sql_seconds=900.0))
+        for check in targets(result("large", 44.0, nightly_mb=4000.0, dbt=16.0, full=599.0))
     }
     assert checks == {
-        "nightly within 2 x SQL floor + Airflow overhead (s)": True,
-        "nightly under 5 minutes (s)": False,
-        "nightly peak memory under 8 GB (MB)": True,
+        "nightly under 45 s (s)": True,
+        "nightly peak memory under 4 GB (MB)": True,
+        "the night's dbt build under 15 s (s)": False,
+        "first build under 10 minutes (s)": True,
+        "exports under 15 s (s)": True,
     }
-    too_big = targets(result("large", 200.0, nightly_mb=8193.0, sql_seconds=900.0))
-    assert [check["met"] for check in too_big] == [True, True, False]
+    too_big = targets(result("large", 46.0, nightly_mb=4097.0, full=601.0, exports=15.5))
+    assert [check["met"] for check in too_big] == [False, False, True, False, False]
+    assert "over_scan_floor" not in too_big[1]  # memory has no ratio
+
+
+def test_the_table_names_the_slowest_tasks_and_models():
+    table = markdown(result("medium", 20.0))
+    assert "- nightly_incremental, tasks: build_warehouse 12.5, gate_before_load 3.4" in table
+    assert "- nightly_incremental, models: int_account_user_spans 1.4" in table
 
 
 def test_the_table_names_the_commit_it_measured():
