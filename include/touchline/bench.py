@@ -250,7 +250,7 @@ def step_evidence(paths: Settings, run_date: dt.date, database: Path) -> None:
     )
     if done.returncode != 0:
         raise SystemExit(done.stdout[-3000:])
-    print("BENCH " + json.dumps(dbt_profile(paths.with_overrides(warehouse=database))))
+    print("BENCH " + json.dumps(dbt_profile(paths)))  # run_dbt keeps its state in paths
 
 
 def step_serve(drop: Path, day: dt.date, sources_file: Path, environment_file: Path) -> None:
