@@ -7,6 +7,7 @@ with no error. The publication folder (``TOUCHLINE_BI_DIR``, default ``$TOUCHLIN
 holds instead::
 
     versions/v=<stamp>/<mart>.parquet   one Parquet file per mart, never changed once written
+    versions/v=<stamp>/<mart>.parquet/<YYYY-MM>.parquet   the daily history marts, by month
     versions/v=<stamp>/publication.parquet, manifest.json   run date, published_at, counts
     marts.duckdb                        a view per mart over every version, newest kept
     current -> versions/v=<stamp>       the newest version, for reading Parquet by hand
@@ -21,6 +22,12 @@ its next query. DuckDB opens a Parquet file twice per query (to plan it, then to
 by path: that is why no path a query may list is ever swapped. ``current`` is still
 swapped by one rename, for people who read the files directly; a read through it may fail
 at the instant of a swap (docs/bi.md: consistency).
+
+The two daily history marts grow by a day each night, so they are written a file per month
+of ``history_date``, in a folder named as the other marts' files: a month none of whose days
+the build wrote again since the last version (``int_history_writes_daily``), with the same
+columns and rows, is a hard link to the last version's file, never a copy, so a night
+writes one month, not the year. A file is still never changed once written.
 
 A version is deleted once it has not been the newest for ``TOUCHLINE_BI_RETENTION_MINUTES``
 (longer than any BI query), and the newest ``KEEP_VERSIONS`` always stay: after a nightly
@@ -70,6 +77,13 @@ MARTS = (
 # marts that stay in the warehouse: the backtest's rows are every account-day of the
 # history again (the BI copy holds their aggregates, and fct_account_health_daily)
 NOT_PUBLISHED = ("fct_account_outcomes_daily",)
+# the marts written a file per month of their day column (see the module's docstring)
+MONTHLY_MARTS = {
+    "fct_account_health_daily": "history_date",
+    "fct_account_tiers_daily": "history_date",
+}
+# which dbt run last wrote each day of the daily history (models/intermediate/history)
+WRITTEN_DAYS = "int_history_writes_daily"
 PUBLICATION = "publication"  # the view (and Parquet file) saying what is published
 CATALOG = "marts.duckdb"
 CURRENT = "current"
@@ -81,7 +95,7 @@ KEEP_VERSIONS = 2  # the newest versions always kept, however old
 _PARTIAL = ".partial-"  # versions/.partial-<pid>: a version being written (never v=*)
 _STAMP = "%Y%m%dT%H%M%S%fZ"
 # what the view's SQL looks like: a catalog written for another layout is rewritten
-_LAYOUT = "versions/v=*, newest joined per query"
+_LAYOUT = "versions/v=*, newest joined per query, history marts by month"
 ASSET_PREFIX = "touchline_mart_"
 # what the catalog was written for: the views' columns and paths (beside the catalog)
 _CATALOG_SPEC = ".marts.duckdb.json"
@@ -93,14 +107,16 @@ def asset_name(mart: str) -> str:
 
 
 def mart_path(bi_dir: Path, mart: str) -> Path:
-    """The Parquet file of ``mart`` under ``current`` (for reading by hand; the catalog's
-    views read ``mart_glob``)."""
+    """The Parquet file of ``mart`` under ``current`` (a folder of monthly files for the
+    daily history marts; for reading by hand, the catalog's views read ``mart_glob``)."""
     return Path(bi_dir).absolute() / CURRENT / f"{mart}.parquet"
 
 
 def mart_glob(bi_dir: Path, mart: str) -> str:
-    """The files of ``mart`` in every version: ``<bi_dir>/versions/v=*/<mart>.parquet``."""
-    return str(Path(bi_dir).absolute() / VERSIONS / f"{VERSION_PREFIX}*" / f"{mart}.parquet")
+    """The files of ``mart`` in every version: ``<bi_dir>/versions/v=*/<mart>.parquet``
+    (``.../<mart>.parquet/*.parquet`` for the monthly marts)."""
+    path = Path(bi_dir).absolute() / VERSIONS / f"{VERSION_PREFIX}*" / f"{mart}.parquet"
+    return str(path / "*.parquet" if mart in MONTHLY_MARTS else path)
 
 
 def version_dir(bi_dir: Path, version: str) -> Path:
@@ -180,11 +196,24 @@ def publish(
         building = versions / f"{_PARTIAL}{os.getpid()}"
         shutil.rmtree(building, ignore_errors=True)
         building.mkdir()
+        written = _written_days(con)
+        last = _versions(versions)
+        last_dir = version_dir(bi_dir, last[-1]) if last else None
+        last_months = read_manifest(bi_dir, last[-1]).get("months", {}) if last else {}
         try:
-            counts = {
-                mart: _write_mart(con, schemas[mart], mart, building / f"{mart}.parquet")
-                for mart in marts
-            }
+            counts, months, linked = {}, {}, 0
+            for mart in marts:
+                target = building / f"{mart}.parquet"
+                if mart not in MONTHLY_MARTS:
+                    counts[mart] = _write_mart(con, schemas[mart], mart, target)
+                    continue
+                kept = (
+                    (last_dir / f"{mart}.parquet", last_months.get(mart, {})) if last_dir else None
+                )
+                counts[mart], months[mart], reused = _write_monthly(
+                    con, schemas[mart], mart, target, written, kept
+                )
+                linked += reused
             # stamped when the marts are written, just before the version appears: the
             # previous version stops being the newest at (about) this instant
             published_at = dt.datetime.now(dt.UTC)
@@ -202,6 +231,7 @@ def publish(
                 "warehouse": str(warehouse),
                 "counts": counts,
                 "columns": columns,
+                "months": months,
                 "duckdb": duckdb.__version__,
             }
             (building / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
@@ -231,6 +261,7 @@ def publish(
         result.seconds,
         " (catalog rewritten)" if rewritten else "",
     )
+    log.info("history marts: %d monthly files kept from the last version", linked)
     return result
 
 
@@ -315,19 +346,89 @@ def _stamp_time(version: str) -> dt.datetime | None:
         return None
 
 
-def _write_mart(con, schema: str, mart: str, target: Path) -> int:
-    relation = f'warehouse."{schema}"."{mart}"'
+def _select_list(con, relation: str) -> str:
     described = con.execute(f"describe select * from {relation}").fetchall()
     # Parquet has no 128-bit integers (DuckDB would write them as doubles): counts as BIGINT
-    select = ", ".join(
+    return ", ".join(
         f'cast("{name}" as bigint) as "{name}"' if kind in ("HUGEINT", "UHUGEINT") else f'"{name}"'
         for name, kind, *_ in described
     )
+
+
+def _write_mart(con, schema: str, mart: str, target: Path, where: str = "true") -> int:
+    relation = f'warehouse."{schema}"."{mart}"'
     (count,) = con.execute(
-        f"copy (select {select} from {relation}) to '{_sql_path(target)}' "
-        "(format parquet, compression zstd)"
+        f"copy (select {_select_list(con, relation)} from {relation} where {where}) "
+        f"to '{_sql_path(target)}' (format parquet, compression zstd)"
     ).fetchone()
     return int(count)
+
+
+def _written_days(con) -> dict[dt.date, str]:
+    """Per month of the daily history, a digest of which dbt run wrote each of its days
+    (empty when the warehouse has no record of it: every month is then written)."""
+    import hashlib
+
+    found = con.execute(
+        "select table_schema from information_schema.tables"
+        " where table_catalog = 'warehouse' and table_name = ?",
+        [WRITTEN_DAYS],
+    ).fetchone()
+    if found is None:
+        return {}
+    rows = con.execute(
+        f"select date_trunc('month', history_date)::date, history_date, written_by "
+        f'from warehouse."{found[0]}".{WRITTEN_DAYS} order by history_date'
+    ).fetchall()
+    digests: dict[dt.date, hashlib._Hash] = {}
+    for month, day, run in rows:
+        digests.setdefault(month, hashlib.sha256()).update(f"{day} {run}\n".encode())
+    return {month: digest.hexdigest() for month, digest in digests.items()}
+
+
+def _write_monthly(
+    con,
+    schema: str,
+    mart: str,
+    target: Path,
+    written: dict[dt.date, str],
+    last: tuple[Path, dict[str, str]] | None,
+) -> tuple[int, dict[str, str], int]:
+    """Write ``mart`` as a file per month into the folder ``target``; a month whose
+    fingerprint (its days' writers, its row count, the mart's columns) is the one in the
+    last version, ``last`` (its folder and fingerprints), is linked from there.
+
+    Returns the rows, the fingerprints and the files linked.
+    """
+    import hashlib
+
+    day_column = MONTHLY_MARTS[mart]
+    relation = f'warehouse."{schema}"."{mart}"'
+    columns = hashlib.sha256(_select_list(con, relation).encode()).hexdigest()
+    per_month = con.execute(
+        f"select date_trunc('month', {day_column})::date as month, count(*) from {relation} "
+        "group by month order by month"
+    ).fetchall()
+    target.mkdir()
+    fingerprints, rows, linked = {}, 0, 0
+    for month, count in per_month:
+        name = month.strftime("%Y-%m")
+        file = target / f"{name}.parquet"
+        fingerprint = f"{columns}:{written[month]}:{count}" if month in written else None
+        if fingerprint is not None:
+            fingerprints[name] = fingerprint
+        before = last[0] / file.name if last else None
+        if fingerprint and last and last[1].get(name) == fingerprint and before.is_file():
+            os.link(before, file)
+            linked += 1
+        else:
+            upto = (month + dt.timedelta(days=32)).replace(day=1)
+            where = f"{day_column} >= date '{month}' and {day_column} < date '{upto}'"
+            _write_mart(con, schema, mart, file, where)
+        rows += count
+    if not per_month:  # an empty mart still has a file: the views find versions by their files
+        _write_mart(con, schema, mart, target / "empty.parquet", "false")
+    return rows, fingerprints, linked
 
 
 def _write_publication(
@@ -353,7 +454,8 @@ def _write_publication(
 
 
 def _parquet_columns(con, path: Path) -> list[list[str]]:
-    described = con.execute(f"describe select * from read_parquet('{_sql_path(path)}')").fetchall()
+    files = path / "*.parquet" if path.is_dir() else path
+    described = con.execute(f"describe select * from read_parquet('{_sql_path(files)}')").fetchall()
     return [[name, kind] for name, kind, *_ in described]
 
 
@@ -364,6 +466,9 @@ def _sql_path(path: Path) -> str:
 def _fsync_tree(folder: Path) -> None:
     """Flush a version's files to disk before ``current`` can point at them."""
     for entry in folder.iterdir():
+        if entry.is_dir():
+            _fsync_tree(entry)
+            continue
         with open(entry, "rb") as handle:
             os.fsync(handle.fileno())
     _fsync_dir(folder)

@@ -110,8 +110,9 @@ def evidence_due(run_date: dt.date, warehouse: Path) -> bool:
     return as_of is None or (run_date - as_of).days >= evidence_every_days()
 
 
-# a history batch: the daily history (health and its ledger, the last of it) and its parents
-HISTORY_MODELS = "+int_account_health_contributions_daily"
+# a history batch: the daily history (health and its ledger, the last of it) and its
+# parents, and the record of the days each run wrote (which the BI publication reads)
+HISTORY_MODELS = "+int_account_health_contributions_daily int_history_writes_daily"
 
 
 def history_batch_days(paths: Settings, run_date: dt.date) -> int | None:
@@ -440,7 +441,11 @@ def candidate_path(paths: Settings) -> Path:
 
 # the daily history (published by the fct_ marts over them): a past date's rows replace that
 # day's rows in the published file
-DAILY_HISTORY_TABLES = ("int_account_health_daily", "int_account_tiers_daily")
+DAILY_HISTORY_TABLES = (
+    "int_account_health_daily",
+    "int_account_tiers_daily",
+    "int_history_writes_daily",  # which run wrote each day: the BI publication reads it
+)
 # the stores of landed events: a past date's build holds them whole, with its late records
 EVENT_STORE_TABLES = ("int_usage_events", "int_ticket_versions")
 # the models that carry running state from the last run: dropped after a past date, so the

@@ -82,11 +82,17 @@ def fingerprints(bi_dir: Path, version: str) -> dict[str, list]:
         return {
             mart: list(
                 con.execute(
-                    FINGERPRINT.format(source=source.format(folder / f"{mart}.parquet"))
+                    FINGERPRINT.format(source=source.format(mart_files(folder, mart)))
                 ).fetchone()
             )
             for mart in MARTS
         }
+
+
+def mart_files(folder: Path, mart: str) -> Path:
+    """The Parquet of ``mart`` in a version's folder: its file, or its monthly files."""
+    path = folder / f"{mart}.parquet"
+    return path / "*.parquet" if path.is_dir() else path
 
 
 READER = r"""
@@ -525,3 +531,84 @@ def test_the_step_and_the_command_publish_the_run_warehouse(
         pipeline.publish_marts()
     assert cli.main(["publish-marts", "--warehouse", str(tmp_path / "none.duckdb")]) == 1
     assert "touchline publish-marts: no published warehouse" in capsys.readouterr().err
+
+
+@pytest.fixture
+def two_months(built, tmp_path):
+    """A copy of the built warehouse whose daily history spans two months: its first days
+    moved 40 days back, each day recorded as written by the first build."""
+    paths, _ = built
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(paths.warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        (first,) = con.execute(
+            "select min(history_date) from main.int_account_tiers_daily"
+        ).fetchone()
+        for table in ("int_account_health_daily", "int_account_tiers_daily"):
+            con.execute(
+                f"update main.{table} set history_date = history_date - 40 where history_date < ?",
+                [first + dt.timedelta(days=3)],
+            )
+        con.execute(
+            "create or replace table main.int_history_writes_daily as "
+            "select distinct history_date, 'first-build' as written_by "
+            "from main.int_account_tiers_daily"
+        )
+        con.execute("checkpoint")
+    return warehouse
+
+
+def monthly_files(bi_dir: Path, version: str, mart: str) -> dict[str, int]:
+    folder = bi_publish.version_dir(bi_dir, version) / f"{mart}.parquet"
+    return {file.name: file.stat().st_ino for file in sorted(folder.iterdir())}
+
+
+def write_days(warehouse: Path, where: str, run: str) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"update main.int_history_writes_daily set written_by = ? where {where}", [run])
+        con.execute("checkpoint")
+
+
+def test_a_night_writes_only_the_months_a_run_wrote_again(two_months, tmp_path):
+    """Months none of whose days were written since are hard links to the last version's
+    files; each version still reads as the whole mart."""
+    bi_dir = tmp_path / "bi"
+    mart = "fct_account_health_daily"
+    first = publish(two_months, bi_dir)
+    before = monthly_files(bi_dir, first.version, mart)
+    assert len(before) == 2, before
+    old, new = sorted(before)
+    write_days(
+        two_months,
+        "history_date = (select max(history_date) from int_history_writes_daily)",
+        "night",
+    )
+    second = publish(two_months, bi_dir)
+    after = monthly_files(bi_dir, second.version, mart)
+    assert after[old] == before[old]  # the same file, linked
+    assert after[new] != before[new]  # the month the night wrote
+    with duckdb.connect(str(two_months), read_only=True) as con:
+        expected = con.execute(FINGERPRINT.format(source=f"main.{mart}")).fetchone()
+    with duckdb.connect(str(bi_dir / CATALOG), read_only=True) as con:
+        assert con.execute(FINGERPRINT.format(source=mart)).fetchone() == expected
+    assert fingerprints(bi_dir, second.version)[mart] == list(expected)
+    # a past day written again (a backfill) writes its month again
+    write_days(
+        two_months,
+        "history_date = (select min(history_date) from int_history_writes_daily)",
+        "backfill",
+    )
+    third = publish(two_months, bi_dir)
+    assert monthly_files(bi_dir, third.version, mart)[old] != after[old]
+
+
+def test_without_a_record_of_the_writes_every_month_is_written(two_months, tmp_path):
+    with duckdb.connect(str(two_months)) as con:
+        con.execute("drop table main.int_history_writes_daily")
+        con.execute("checkpoint")
+    bi_dir = tmp_path / "bi"
+    first = publish(two_months, bi_dir)
+    second = publish(two_months, bi_dir)
+    mart = "fct_account_tiers_daily"
+    before, after = (monthly_files(bi_dir, v.version, mart) for v in (first, second))
+    assert before.keys() == after.keys() and not set(before.values()) & set(after.values())
