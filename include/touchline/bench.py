@@ -709,7 +709,8 @@ def machine() -> dict:
 
 def code_version() -> str | None:
     """The commit the benchmark ran, with -dirty when code differs from it (results written
-    by an earlier scale of the same run do not count), if it runs in a git checkout."""
+    by an earlier scale of the same run, and documents, do not count), if it runs in a git
+    checkout."""
 
     def git(*args: str) -> str | None:
         try:
@@ -723,7 +724,10 @@ def code_version() -> str | None:
     commit = git("rev-parse", "--short", "HEAD")
     if not commit:
         return None
-    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results")
+    # documents do not change what is measured
+    changed = git(
+        "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results", ":!*.md"
+    )
     return f"{commit}-dirty" if changed else commit
 
 
