@@ -22,7 +22,7 @@ from touchline.extract import land_history
 
 # (the model's properties file, the test's name as it starts: dbt shortens long names)
 SCOPED_TEST = ("int_account_tiers_daily.yml", "unique_combination_int_account_")
-WHOLE_TEST = ("int_usage_events.yml", "unique_int_usage_events_event_id")
+ACROSS_DAYS_TEST = ("int_usage_events.yml", "unique_across_days_int_usage_events_")
 
 
 def compiled_test(paths, test: tuple[str, str]) -> str:
@@ -47,12 +47,12 @@ def nights(tmp_path_factory, small_drop):
     before = last - dt.timedelta(days=1)
     land_history(paths, [first + dt.timedelta(days=n) for n in range((before - first).days + 1)])
     first_result = warehouse.build(paths, before)
-    first_build = {test: compiled_test(paths, test) for test in (SCOPED_TEST, WHOLE_TEST)}
+    first_build = {test: compiled_test(paths, test) for test in (SCOPED_TEST, ACROSS_DAYS_TEST)}
     published = work / "published-before-last.duckdb"
     shutil.copyfile(paths.warehouse, published)
     land_history(paths, [last])
     night = warehouse.build(paths, last)
-    nightly = {test: compiled_test(paths, test) for test in (SCOPED_TEST, WHOLE_TEST)}
+    nightly = {test: compiled_test(paths, test) for test in (SCOPED_TEST, ACROSS_DAYS_TEST)}
     nightly["built"] = built_models(paths)
     nightly["results"] = (first_result, night)
     return paths, last, published, first_build, nightly
@@ -70,13 +70,16 @@ def built_models(paths) -> set[str]:
 def test_a_first_build_tests_every_row(nights):
     _, _, _, first_build, _ = nights
     assert "history_date >= cast(" not in first_build[SCOPED_TEST]
+    assert "landed_date >= cast(" not in first_build[ACROSS_DAYS_TEST]
 
 
 def test_a_night_tests_the_day_it_adds_in_tables_that_grow_by_day(nights):
     _, last, _, _, nightly = nights
     assert f"history_date >= cast('{last}' as date)" in nightly[SCOPED_TEST]
-    # an event id must be unique across every day: that test reads them all
-    assert ">= cast(" not in nightly[WHOLE_TEST]
+    # an event id must be unique across every day: the new days' ids against every row
+    across = " ".join(nightly[ACROSS_DAYS_TEST].split())
+    assert "event_id in ( select event_id from" in across, across
+    assert f"where landed_date >= cast('{last}' as date)" in across, across
 
 
 def test_a_bad_row_of_the_new_day_still_fails_the_night(nights, tmp_path):
@@ -150,3 +153,29 @@ def test_the_evidence_interval_must_be_a_day_or_more(monkeypatch):
     monkeypatch.setenv("TOUCHLINE_EVIDENCE_EVERY_DAYS", "0")
     with pytest.raises(ValueError, match="TOUCHLINE_EVIDENCE_EVERY_DAYS=0"):
         evidence_every_days()
+
+
+def test_an_event_id_of_the_new_day_seen_before_fails_the_night(nights, tmp_path):
+    """The new days' ids are checked against every stored day, not only among themselves."""
+    paths, last, published, _, _ = nights
+    again = paths.with_overrides(warehouse=tmp_path / "warehouse.duckdb")
+    shutil.copyfile(published, again.warehouse)
+    with duckdb.connect(str(again.warehouse)) as con:
+        (old_id,) = con.execute(
+            "select event_id from main.int_usage_events where event_id is not null limit 1"
+        ).fetchone()
+    part = paths.landing_dir / "usage_events" / f"ds={last}" / "part-0.parquet"
+    kept = tmp_path / "kept.parquet"
+    shutil.copyfile(part, kept)
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * replace (case when row_number() over () = 1 then '{old_id}' "
+            f"else event_id end as event_id) from read_parquet('{kept}')) to '{part}' "
+            "(format parquet)"
+        )
+    try:
+        with pytest.raises(warehouse.BuildError) as raised:
+            warehouse.build(again, last)
+    finally:
+        shutil.copyfile(kept, part)
+    assert "unique_across_days_int_usage_events" in str(raised.value), raised.value

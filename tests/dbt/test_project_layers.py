@@ -3,7 +3,8 @@
 - only staging models read a source; an intermediate model reads staging, seeds and other
   intermediate models, never a mart; a mart reads intermediate and staging models and
   seeds, never another mart;
-- every model has a primary-key test (``unique`` on a column, or ``unique_combination``);
+- every model has a primary-key test (``unique`` or ``unique_across_days`` on a column, or
+  ``unique_combination``);
 - a model that reads its own table (``{{ this }}``) to carry state is incremental;
 - a per-day model (a ``history_date`` or ``change_date`` per row) carries ``_daily`` in its
   name;
@@ -107,7 +108,9 @@ def test_every_model_has_a_primary_key_test(manifest):
         if node["resource_type"] != "test":
             continue
         name = (node.get("test_metadata") or {}).get("name")
-        if name in ("unique", "unique_combination") and node.get("attached_node"):
+        if name in ("unique", "unique_across_days", "unique_combination") and node.get(
+            "attached_node"
+        ):
             keyed.add(node["attached_node"])
     unkeyed = sorted(node["name"] for uid, node in _models(manifest).items() if uid not in keyed)
     assert not unkeyed, f"models without a primary-key test: {unkeyed}"
