@@ -239,11 +239,11 @@ def step_sql_floor(paths: Settings, run_date: dt.date, database: Path) -> None:
 def step_evidence(paths: Settings, run_date: dt.date, database: Path) -> None:
     """Build the evidence models and their tests on ``database``, a copy of the published
     warehouse, as the night they are due does (``touchline.warehouse.build_args``)."""
-    from touchline.warehouse import EVIDENCE_SELECTOR, run_dbt
+    from touchline.warehouse import BUILD_EXCLUDED, EVIDENCE_SELECTOR, run_dbt
 
     shutil.copyfile(paths.warehouse, database)
     done = run_dbt(
-        ["build", "--select", EVIDENCE_SELECTOR, "--exclude", "test_type:unit"],
+        ["build", "--select", EVIDENCE_SELECTOR, "--exclude", *BUILD_EXCLUDED],
         paths,
         run_date,
         database,
