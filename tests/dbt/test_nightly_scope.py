@@ -82,26 +82,31 @@ def test_a_night_tests_the_day_it_adds_in_tables_that_grow_by_day(nights):
     assert f"where landed_date >= cast('{last}' as date)" in across, across
 
 
-def test_a_bad_row_of_the_new_day_still_fails_the_night(nights, tmp_path):
+def failed_night(nights, tmp_path, entity: str, rows: str) -> str:
+    """The last night built again on a copy of the warehouse before it, with the landed
+    ``entity`` partition of the day replaced by ``rows`` (SQL over ``{day}``, the landed
+    file); the build's error. The landed file is put back afterwards."""
     paths, last, published, _, _ = nights
     again = paths.with_overrides(warehouse=tmp_path / "warehouse.duckdb")
     shutil.copyfile(published, again.warehouse)
-    part = paths.landing_dir / "accounts" / f"ds={last}" / "part-0.parquet"
-    doubled = tmp_path / "accounts.parquet"
-    with duckdb.connect() as con:
-        con.execute(
-            f"copy (select * from read_parquet('{part}') union all "
-            f"(select * from read_parquet('{part}') limit 1)) to '{doubled}' (format parquet)"
-        )
+    part = paths.landing_dir / entity / f"ds={last}" / "part-0.parquet"
     kept = tmp_path / "kept.parquet"
     shutil.copyfile(part, kept)
-    shutil.copyfile(doubled, part)
+    day = f"read_parquet('{kept}')"
+    with duckdb.connect() as con:
+        con.execute(f"copy ({rows.format(day=day)}) to '{part}' (format parquet)")
     try:
         with pytest.raises(warehouse.BuildError) as raised:
             warehouse.build(again, last)
     finally:
         shutil.copyfile(kept, part)
-    assert "unique_combination_stg_crm__account_snapshots" in str(raised.value), raised.value
+    return str(raised.value)
+
+
+def test_a_bad_row_of_the_new_day_still_fails_the_night(nights, tmp_path):
+    doubled = "select * from {day} union all (select * from {day} limit 1)"
+    error = failed_night(nights, tmp_path, "accounts", doubled)
+    assert "unique_combination_stg_crm__account_snapshots" in error, error
 
 
 def test_the_latest_snapshot_views_read_one_partition(nights):
@@ -157,25 +162,14 @@ def test_the_evidence_interval_must_be_a_day_or_more(monkeypatch):
 
 def test_an_event_id_of_the_new_day_seen_before_fails_the_night(nights, tmp_path):
     """The new days' ids are checked against every stored day, not only among themselves."""
-    paths, last, published, _, _ = nights
-    again = paths.with_overrides(warehouse=tmp_path / "warehouse.duckdb")
-    shutil.copyfile(published, again.warehouse)
-    with duckdb.connect(str(again.warehouse)) as con:
+    paths, _, published, _, _ = nights
+    with duckdb.connect(str(published), read_only=True) as con:
         (old_id,) = con.execute(
             "select event_id from main.int_usage_events where event_id is not null limit 1"
         ).fetchone()
-    part = paths.landing_dir / "usage_events" / f"ds={last}" / "part-0.parquet"
-    kept = tmp_path / "kept.parquet"
-    shutil.copyfile(part, kept)
-    with duckdb.connect() as con:
-        con.execute(
-            f"copy (select * replace (case when row_number() over () = 1 then '{old_id}' "
-            f"else event_id end as event_id) from read_parquet('{kept}')) to '{part}' "
-            "(format parquet)"
-        )
-    try:
-        with pytest.raises(warehouse.BuildError) as raised:
-            warehouse.build(again, last)
-    finally:
-        shutil.copyfile(kept, part)
-    assert "unique_across_days_int_usage_events" in str(raised.value), raised.value
+    seen_before = (
+        f"select * replace (case when row_number() over () = 1 then '{old_id}' "
+        "else event_id end as event_id) from {day}"
+    )
+    error = failed_night(nights, tmp_path, "usage_events", seen_before)
+    assert "unique_across_days_int_usage_events" in error, error
