@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 {#-
     Each account-day's health and tier as they stood that day, beside what happened next:
     the next churn after the day, and the outcome of the next renewal.
@@ -8,6 +7,9 @@
     churn event landed by now, since what happened next is the thing being predicted.
     A horizon is observed for a day when the whole horizon lies within the history:
     `days_observed` (the days from the as-of day to the newest history day) is at least it.
+
+    A table, not a view: the backtest's models, the plays' and their tests each read it,
+    and as a view each of them joined the whole history again.
 -#}
 {%- set components = seed_values(
     'health_components', 'component',
